@@ -1,0 +1,230 @@
+"""Public and staff API of the core (SPEC 9): offices, services, tokens, deadlines,
+applications."""
+
+from datetime import date
+
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bureau import selectors, services
+from bureau.access import signed_in_user
+from bureau.identity import mask_id_number, mask_name
+from bureau.models import Application, Office, Residency, Service
+
+# Dates the calendar arithmetic will take: far outside this is a typo, not a case.
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2099, 12, 31)
+
+
+class OfficeSerializer(serializers.ModelSerializer[Office]):
+    name = serializers.CharField(read_only=True)
+    address = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Office
+        fields = ["code", "name", "mode", "address"]
+
+
+class ServiceSerializer(serializers.ModelSerializer[Service]):
+    name = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Service
+        fields = ["code", "name", "weekend_service"]
+
+
+class OfficeList(generics.ListAPIView[Office]):
+    queryset = Office.objects.all()
+    serializer_class = OfficeSerializer
+    pagination_class = None
+
+
+class ServiceList(generics.ListAPIView[Service]):
+    queryset = Service.objects.all()
+    serializer_class = ServiceSerializer
+    pagination_class = None
+
+
+class TokenObtain(ObtainAuthToken):
+    """Exchange a staff username and password for an API token."""
+
+    renderer_classes = ObtainAuthToken.renderer_classes[-1:]
+
+
+class DeadlinePreviewQuery(serializers.Serializer[None]):
+    accepted_on = serializers.DateField()
+    residency = serializers.ChoiceField(choices=Residency.choices)
+    expedited = serializers.BooleanField(default=False)
+
+    def validate_accepted_on(self, value: date) -> date:
+        if not EARLIEST_DATE <= value <= LATEST_DATE:
+            raise serializers.ValidationError(
+                _("Give a date between %(first)s and %(last)s.") % {"first": EARLIEST_DATE, "last": LATEST_DATE}
+            )
+        return value
+
+
+class DeadlineSerializer(serializers.Serializer[None]):
+    due_on = serializers.DateField()
+    provisional = serializers.BooleanField()
+
+
+class DeadlinePreview(APIView):
+    @extend_schema(parameters=[DeadlinePreviewQuery], responses=DeadlineSerializer)
+    def get(self, request: Request) -> Response:
+        """The date an application accepted on `accepted_on` would be ready."""
+        query = DeadlinePreviewQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        deadline = selectors.deadline_preview(**query.validated_data)
+        return Response({"due_on": deadline.due_on, "provisional": deadline.provisional})
+
+
+class ApplicationSerializer(serializers.ModelSerializer[Application]):
+    office: serializers.SlugRelatedField[Office] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    service: serializers.SlugRelatedField[Service] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    id_number = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Application
+        fields = [
+            "reference",
+            "office",
+            "service",
+            "applicant_name",
+            "id_number",
+            "residency",
+            "expedited",
+            "accepted_on",
+            "due_on",
+            "provisional",
+            "status",
+        ]
+
+    def get_id_number(self, application: Application) -> str:
+        return mask_id_number(application.id_number)
+
+
+class ApplicationAcceptInput(serializers.Serializer[None]):
+    office: serializers.SlugRelatedField[Office] = serializers.SlugRelatedField(
+        slug_field="code", queryset=Office.objects.all()
+    )
+    service: serializers.SlugRelatedField[Service] = serializers.SlugRelatedField(
+        slug_field="code", queryset=Service.objects.all()
+    )
+    applicant_name = serializers.CharField(max_length=60)
+    id_number = serializers.CharField(max_length=32)
+    expedited = serializers.BooleanField(default=False)
+    residency_override = serializers.ChoiceField(choices=Residency.choices, required=False, default="")
+    override_reason = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+class ApplicationListCreate(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("due", enum=["soon", "overdue"], required=False)],
+        responses=ApplicationSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        """Applications of the caller's offices; `due=soon` (next 2 working days) or `due=overdue`."""
+        due = request.query_params.get("due", "")
+        if due == "soon":
+            rows = selectors.applications_due_soon(request.user)
+        elif due == "overdue":
+            rows = selectors.applications_overdue(request.user)
+        elif due == "":
+            rows = selectors.applications_for_staff(request.user)[:200]
+        else:
+            raise serializers.ValidationError({"due": [_("Use 'soon' or 'overdue'.")]})
+        return Response(ApplicationSerializer(rows, many=True).data)
+
+    @extend_schema(request=ApplicationAcceptInput, responses={201: ApplicationSerializer})
+    def post(self, request: Request) -> Response:
+        """Accept an application at an office of the caller; its due date follows at once or shortly."""
+        data = ApplicationAcceptInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        application = services.application_accept(by=signed_in_user(request), **data.validated_data)
+        application.refresh_from_db()
+        return Response(ApplicationSerializer(application).data, status=status.HTTP_201_CREATED)
+
+
+class ApplicationStatusInput(serializers.Serializer[None]):
+    status = serializers.ChoiceField(choices=Application.Status.choices)
+    note = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+class ApplicationDetail(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def _application(self, request: Request, reference: str) -> Application:
+        return get_object_or_404(selectors.applications_for_staff(request.user), reference=reference)
+
+    @extend_schema(responses=ApplicationSerializer)
+    def get(self, request: Request, reference: str) -> Response:
+        return Response(ApplicationSerializer(self._application(request, reference)).data)
+
+    @extend_schema(request=ApplicationStatusInput, responses=ApplicationSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        """Move the application to its next status (in production, ready, mailed, collected)."""
+        data = ApplicationStatusInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        application = services.application_set_status(
+            application=self._application(request, reference), by=signed_in_user(request), **data.validated_data
+        )
+        return Response(ApplicationSerializer(application).data)
+
+
+class ApplicantLookupInput(serializers.Serializer[None]):
+    reference = serializers.CharField(max_length=32)
+    id_number = serializers.CharField(max_length=32)
+
+
+class ApplicantStatus(APIView):
+    @extend_schema(
+        request=ApplicantLookupInput,
+        responses=inline_serializer(
+            "ApplicantStatus",
+            {
+                "reference": serializers.CharField(),
+                "applicant_name": serializers.CharField(),
+                "office": serializers.CharField(),
+                "status": serializers.CharField(),
+                "accepted_on": serializers.DateField(),
+                "due_on": serializers.DateField(allow_null=True),
+                "provisional": serializers.BooleanField(),
+            },
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        """An applicant's own application, by reference and ID number (POST keeps the number
+        out of URLs and access logs)."""
+        data = ApplicantLookupInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        application = selectors.application_for_applicant(**data.validated_data)
+        if application is None:
+            return Response(
+                {
+                    "code": "not_found",
+                    "detail": str(_("No application matches this reference and ID number.")),
+                    "fields": {},
+                },
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        return Response(
+            {
+                "reference": application.reference,
+                "applicant_name": mask_name(application.applicant_name),
+                "office": application.office.code,
+                "status": application.status,
+                "accepted_on": application.accepted_on,
+                "due_on": application.due_on,
+                "provisional": application.provisional,
+            }
+        )

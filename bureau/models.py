@@ -1,0 +1,293 @@
+"""The shared core: offices, counters, services, staff, the working-day calendar,
+issuance rules and accepted applications."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+class Bilingual(models.Model):
+    """Rows that carry a zh-Hans and an English text; `localized` picks the active one."""
+
+    class Meta:
+        abstract = True
+
+    def localized(self, field: str) -> str:
+        lang = get_language() or settings.LANGUAGE_CODE
+        suffix = "en" if lang.startswith("en") else "zh"
+        return str(getattr(self, f"{field}_{suffix}"))
+
+
+class Office(Bilingual):
+    class Mode(models.TextChoices):
+        DUAL_TRACK = "dual_track", _("Appointments and walk-ins")
+        WALK_IN_ONLY = "walk_in_only", _("Walk-in only")
+
+    code = models.SlugField(_("code"), max_length=16, unique=True)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=150)
+    mode = models.CharField(_("mode"), max_length=16, choices=Mode.choices)
+    address_zh = models.CharField(_("address (Chinese)"), max_length=200)
+    address_en = models.CharField(_("address (English)"), max_length=250)
+    position = models.PositiveSmallIntegerField(_("position in lists"), default=100)
+
+    class Meta:
+        ordering = ["position", "code"]
+        verbose_name = _("office")
+        verbose_name_plural = _("offices")
+
+    def __str__(self) -> str:
+        return self.localized("name")
+
+    @property
+    def name(self) -> str:
+        return self.localized("name")
+
+    @property
+    def address(self) -> str:
+        return self.localized("address")
+
+
+class OpeningSession(models.Model):
+    class DayKind(models.TextChoices):
+        WEEKDAY = "weekday", _("Working days")
+        WEEKEND = "weekend", _("Weekends")
+
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="sessions")
+    day_kind = models.CharField(_("days"), max_length=8, choices=DayKind.choices)
+    opens_at = models.TimeField(_("opens at"))
+    closes_at = models.TimeField(_("closes at"))
+
+    class Meta:
+        ordering = ["office", "day_kind", "opens_at"]
+        verbose_name = _("opening session")
+        verbose_name_plural = _("opening sessions")
+        constraints = [
+            models.CheckConstraint(condition=Q(opens_at__lt=models.F("closes_at")), name="session_opens_before_close")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_day_kind_display()} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
+
+
+class Service(Bilingual):
+    class Document(models.TextChoices):
+        PASSPORT = "passport", _("Ordinary passport")
+        HK_MACAO = "hk_macao", _("Exit-Entry Permit for Hong Kong and Macao")
+        TAIWAN = "taiwan", _("Taiwan travel permit")
+
+    class Business(models.TextChoices):
+        FIRST = "first", _("First application")
+        RENEWAL = "renewal", _("Renewal")
+        REISSUE = "reissue", _("Reissue")
+        ENDORSEMENT = "endorsement", _("Endorsement")
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    document = models.CharField(_("document"), max_length=16, choices=Document.choices)
+    business = models.CharField(_("business type"), max_length=16, choices=Business.choices)
+    weekend_service = models.BooleanField(_("served on weekends"), default=False)
+
+    class Meta:
+        ordering = ["document", "business"]
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        constraints = [models.UniqueConstraint(fields=["document", "business"], name="service_document_business")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return f"{self.get_document_display()} · {self.get_business_display()}"
+
+
+class Counter(models.Model):
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="counters")
+    number = models.PositiveSmallIntegerField(_("window number"))
+    services = models.ManyToManyField(Service, related_name="counters", verbose_name=_("services"))
+    enterprise_window = models.BooleanField(_("enterprise window"), default=False)
+
+    class Meta:
+        ordering = ["office", "number"]
+        verbose_name = _("counter")
+        verbose_name_plural = _("counters")
+        constraints = [models.UniqueConstraint(fields=["office", "number"], name="counter_number_per_office")]
+
+    def __str__(self) -> str:
+        return _("%(office)s window %(number)s") % {"office": self.office, "number": self.number}
+
+
+class StaffMember(models.Model):
+    """A staff user's role and the offices it covers; clerks have exactly one office."""
+
+    class Role(models.TextChoices):
+        CLERK = "clerk", _("Counter clerk")
+        SUPERVISOR = "supervisor", _("Supervisor")
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    offices = models.ManyToManyField(Office, related_name="staff", verbose_name=_("offices"))
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff members")
+
+    def __str__(self) -> str:
+        return f"{self.user.get_username()} ({self.get_role_display()})"
+
+
+class CalendarYear(models.Model):
+    """A year whose official holiday arrangement is known; years without a row are counted
+    with weekends only and give provisional deadlines."""
+
+    class Source(models.TextChoices):
+        PACKAGE = "package", _("chinesecalendar package")
+        SUPERVISOR = "supervisor", _("Entered by a supervisor")
+
+    year = models.PositiveSmallIntegerField(_("year"), primary_key=True)
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.SUPERVISOR)
+
+    class Meta:
+        ordering = ["year"]
+        verbose_name = _("calendar year")
+        verbose_name_plural = _("calendar years")
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class CalendarDay(models.Model):
+    """An exception to Monday-to-Friday: a public holiday or a make-up working day (调休)."""
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("Public holiday")
+        WORKDAY = "workday", _("Make-up working day")
+
+    year = models.ForeignKey(CalendarYear, on_delete=models.CASCADE, related_name="days")
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    source = models.CharField(
+        _("source"), max_length=16, choices=CalendarYear.Source.choices, default=CalendarYear.Source.SUPERVISOR
+    )
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(date__year=models.F("year_id")),
+                name="calendar_day_in_its_year",
+                violation_error_message=_("The date must lie in the chosen year."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()} {self.name}"
+
+
+class IssuanceRule(models.Model):
+    """How long the bureau may take to issue a document: count + unit, per case kind."""
+
+    class Kind(models.TextChoices):
+        IN_PROVINCE = "in_province", _("In-province resident")
+        OUT_OF_PROVINCE = "out_of_province", _("Out-of-province resident")
+        EXPEDITED = "expedited", _("Expedited")
+
+    class Unit(models.TextChoices):
+        WORKING_DAYS = "working_days", _("working days")
+        CALENDAR_DAYS = "calendar_days", _("calendar days")
+
+    kind = models.CharField(_("case"), max_length=16, choices=Kind.choices, unique=True)
+    count = models.PositiveSmallIntegerField(_("count"))
+    unit = models.CharField(_("unit"), max_length=16, choices=Unit.choices)
+
+    class Meta:
+        ordering = ["kind"]
+        verbose_name = _("issuance rule")
+        verbose_name_plural = _("issuance rules")
+        constraints = [
+            models.CheckConstraint(condition=Q(count__gte=1, count__lte=366), name="issuance_rule_count_range")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.count} {self.get_unit_display()}"
+
+
+class Residency(models.TextChoices):
+    IN_PROVINCE = "in_province", _("In-province")
+    OUT_OF_PROVINCE = "out_of_province", _("Out-of-province")
+
+
+class Application(models.Model):
+    """An accepted case and the issuance date the bureau promised for it."""
+
+    class Status(models.TextChoices):
+        ACCEPTED = "accepted", _("Accepted")
+        IN_PRODUCTION = "in_production", _("In production")
+        READY = "ready", _("Ready for collection")
+        MAILED = "mailed", _("Mailed")
+        COLLECTED = "collected", _("Collected")
+
+    OPEN_STATUSES = (Status.ACCEPTED, Status.IN_PRODUCTION)
+
+    reference = models.CharField(_("reference"), max_length=16, unique=True)
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="applications")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="applications")
+    applicant_name = models.CharField(_("applicant name"), max_length=60)
+    id_number = models.CharField(_("ID number"), max_length=18, db_index=True)
+    residency = models.CharField(_("residency"), max_length=16, choices=Residency.choices)
+    residency_override_reason = models.CharField(_("reason for residency override"), max_length=200, blank=True)
+    expedited = models.BooleanField(_("expedited"), default=False)
+    accepted_on = models.DateField(_("accepted on"))
+    due_on = models.DateField(_("due on"), null=True, blank=True)
+    provisional = models.BooleanField(_("provisional deadline"), default=False)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACCEPTED)
+
+    class Meta:
+        ordering = ["-accepted_on", "-id"]
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
+        indexes = [models.Index(fields=["status", "due_on"], name="application_status_due")]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class ApplicationEvent(models.Model):
+    """Who moved an application to which status, and when."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(_("status"), max_length=16, choices=Application.Status.choices)
+    at = models.DateTimeField(_("at"))
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("application event")
+        verbose_name_plural = _("application events")
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.status} {self.at:%Y-%m-%d %H:%M}"
+
+
+class DeadlineRecompute(models.Model):
+    """One recomputation of open deadlines after a calendar or rule change, and its tally."""
+
+    reason = models.CharField(_("reason"), max_length=200)
+    requested_at = models.DateTimeField(_("requested at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    examined = models.PositiveIntegerField(_("open applications examined"), default=0)
+    changed = models.PositiveIntegerField(_("deadlines changed"), default=0)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        verbose_name = _("deadline recomputation")
+        verbose_name_plural = _("deadline recomputations")
+
+    def __str__(self) -> str:
+        return f"{self.requested_at:%Y-%m-%d %H:%M} {self.reason}"

@@ -1,0 +1,103 @@
+"""Reads shared by pages, the API and jobs."""
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from bureau import workdays
+from bureau.identity import compact_id_number
+from bureau.models import Application, CalendarDay, CalendarYear, IssuanceRule, Office, OpeningSession, StaffMember
+
+
+def office_today() -> date:
+    """Today's date where the offices are; deadlines and 'overdue' count in these dates."""
+    return timezone.localdate(timezone=ZoneInfo(settings.OFFICE_TIME_ZONE))
+
+
+def offices_with_sessions() -> QuerySet[Office]:
+    return Office.objects.prefetch_related(
+        Prefetch("sessions", queryset=OpeningSession.objects.order_by("day_kind", "opens_at"))
+    )
+
+
+def staff_offices(user: User | AnonymousUser) -> QuerySet[Office]:
+    """The offices a user may act for: all for a superuser, their own for staff, none otherwise."""
+    if not user.is_authenticated:
+        return Office.objects.none()
+    if getattr(user, "is_superuser", False):
+        return Office.objects.all()
+    return Office.objects.filter(staff__user=user)
+
+
+def staff_role(user: User | AnonymousUser) -> str | None:
+    if not user.is_authenticated:
+        return None
+    if getattr(user, "is_superuser", False):
+        return StaffMember.Role.SUPERVISOR
+    return StaffMember.objects.filter(user=user).values_list("role", flat=True).first()
+
+
+def work_calendar() -> workdays.WorkCalendar:
+    """The whole official calendar as data: a few dozen rows a year."""
+    holidays: set[date] = set()
+    makeup: set[date] = set()
+    for day, kind in CalendarDay.objects.values_list("date", "kind"):
+        (holidays if kind == CalendarDay.Kind.HOLIDAY else makeup).add(day)
+    years = frozenset(CalendarYear.objects.values_list("year", flat=True))
+    return workdays.WorkCalendar(holidays=frozenset(holidays), makeup_workdays=frozenset(makeup), known_years=years)
+
+
+def issuance_rules() -> dict[str, IssuanceRule]:
+    return {rule.kind: rule for rule in IssuanceRule.objects.all()}
+
+
+def rule_kind(*, residency: str, expedited: bool) -> str:
+    return IssuanceRule.Kind.EXPEDITED if expedited else residency
+
+
+def deadline_for(*, calendar: workdays.WorkCalendar, rule: IssuanceRule, accepted_on: date) -> workdays.Deadline:
+    if rule.unit == IssuanceRule.Unit.WORKING_DAYS:
+        return workdays.add_working_days(calendar, accepted_on, rule.count)
+    return workdays.add_calendar_days(accepted_on, rule.count)
+
+
+def deadline_preview(*, accepted_on: date, residency: str, expedited: bool) -> workdays.Deadline:
+    rule = IssuanceRule.objects.get(kind=rule_kind(residency=residency, expedited=expedited))
+    return deadline_for(calendar=work_calendar(), rule=rule, accepted_on=accepted_on)
+
+
+def applications_for_staff(user: User | AnonymousUser) -> QuerySet[Application]:
+    return Application.objects.filter(office__in=staff_offices(user)).select_related("office", "service")
+
+
+def applications_due_soon(user: User | AnonymousUser, *, working_days: int = 2) -> QuerySet[Application]:
+    """Open applications due from today up to the `working_days`-th working day after it."""
+    today = office_today()
+    horizon = workdays.add_working_days(work_calendar(), today, working_days).due_on
+    return (
+        applications_for_staff(user)
+        .filter(status__in=Application.OPEN_STATUSES, due_on__gte=today, due_on__lte=horizon)
+        .order_by("due_on", "reference")
+    )
+
+
+def applications_overdue(user: User | AnonymousUser) -> QuerySet[Application]:
+    """Open applications whose due date has passed: not ready by the day the bureau promised."""
+    return (
+        applications_for_staff(user)
+        .filter(status__in=Application.OPEN_STATUSES, due_on__lt=office_today())
+        .order_by("due_on", "reference")
+    )
+
+
+def application_for_applicant(*, reference: str, id_number: str) -> Application | None:
+    """Both must match; which one did not is not told, so references cannot be probed."""
+    return (
+        Application.objects.select_related("office", "service")
+        .filter(reference=reference.strip().upper(), id_number=compact_id_number(id_number))
+        .first()
+    )

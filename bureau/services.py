@@ -1,0 +1,245 @@
+"""Every write of the core: accepting applications, their deadlines, the calendar."""
+
+import logging
+import secrets
+from datetime import date
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bureau import selectors
+from bureau.identity import IdNumberError, normalize_id_number, residency_of
+from bureau.models import (
+    Application,
+    ApplicationEvent,
+    CalendarDay,
+    CalendarYear,
+    DeadlineRecompute,
+    Office,
+    Residency,
+    Service,
+)
+
+logger = logging.getLogger(__name__)
+
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud at counters
+REFERENCE_LENGTH = 10
+
+# Where an application may go next; anything else is refused.
+STATUS_FLOW: dict[str, tuple[str, ...]] = {
+    Application.Status.ACCEPTED: (Application.Status.IN_PRODUCTION,),
+    Application.Status.IN_PRODUCTION: (Application.Status.READY, Application.Status.MAILED),
+    Application.Status.READY: (Application.Status.COLLECTED,),
+    Application.Status.MAILED: (),
+    Application.Status.COLLECTED: (),
+}
+
+
+class DomainError(Exception):
+    """A rule refused the request; `field` names the input at fault, if one is."""
+
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+
+
+class NotAllowed(DomainError):
+    code = "permission_denied"
+
+
+class Conflict(DomainError):
+    """The state changed under the caller (or a capacity is used up): HTTP 409."""
+
+    code = "conflict"
+
+
+def _new_reference() -> str:
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def _check_staff_of(user: User, office: Office) -> None:
+    if not selectors.staff_offices(user).filter(pk=office.pk).exists():
+        raise NotAllowed(_("You are not staff of this office."))
+
+
+def application_accept(
+    *,
+    office: Office,
+    service: Service,
+    applicant_name: str,
+    id_number: str,
+    expedited: bool,
+    by: User,
+    residency_override: str = "",
+    override_reason: str = "",
+) -> Application:
+    """Record an accepted application and its first event; its deadline is computed by a
+    Celery task sent after commit."""
+    _check_staff_of(by, office)
+    name = applicant_name.strip()
+    if not name:
+        raise DomainError(_("Enter the applicant's name."), field="applicant_name")
+    try:
+        number = normalize_id_number(id_number, today=selectors.office_today())
+    except IdNumberError as exc:
+        raise DomainError(exc.message, field="id_number", code=f"id_number_{exc.code}") from exc
+    residency = residency_of(number, home_province=settings.HOME_PROVINCE_CODE)
+    reason = override_reason.strip()
+    if residency_override:
+        if residency_override not in Residency.values:
+            raise DomainError(_("Choose in-province or out-of-province."), field="residency_override")
+        if residency_override != residency and not reason:
+            raise DomainError(
+                _("Give the reason why the residency differs from the ID number."), field="override_reason"
+            )
+        residency = residency_override
+    now = timezone.now()
+    with transaction.atomic():
+        application = Application.objects.create(
+            reference=_new_reference(),
+            office=office,
+            service=service,
+            applicant_name=name,
+            id_number=number,
+            residency=residency,
+            residency_override_reason=reason if residency_override else "",
+            expedited=expedited,
+            accepted_on=selectors.office_today(),
+        )
+        ApplicationEvent.objects.create(application=application, status=application.status, at=now, by=by)
+        transaction.on_commit(lambda: _send_compute_deadline(application.pk))
+    return application
+
+
+def _send_compute_deadline(application_id: int) -> None:
+    from bureau.tasks import compute_application_deadline
+
+    compute_application_deadline.delay(application_id)
+
+
+def application_compute_deadline(*, application_id: int) -> bool:
+    """Write the application's due date from today's calendar and rules; True if it changed."""
+    application = Application.objects.get(pk=application_id)
+    rule = selectors.issuance_rules()[
+        selectors.rule_kind(residency=application.residency, expedited=application.expedited)
+    ]
+    deadline = selectors.deadline_for(
+        calendar=selectors.work_calendar(), rule=rule, accepted_on=application.accepted_on
+    )
+    changed = (
+        Application.objects.filter(pk=application_id)
+        .exclude(due_on=deadline.due_on, provisional=deadline.provisional)
+        .update(due_on=deadline.due_on, provisional=deadline.provisional)
+    )
+    return bool(changed)
+
+
+def application_set_status(*, application: Application, status: str, by: User, note: str = "") -> Application:
+    """Move an application one step along its lifecycle and record who did it. The update is
+    conditional on the status it was read with, so two clerks cannot both move it."""
+    _check_staff_of(by, application.office)
+    if status not in STATUS_FLOW.get(application.status, ()):
+        raise DomainError(
+            _("An application that is %(current)s cannot become %(new)s.")
+            % {
+                "current": application.get_status_display(),
+                "new": Application.Status(status).label if status in Application.Status.values else status,
+            },
+            field="status",
+            code="invalid_transition",
+        )
+    with transaction.atomic():
+        moved = Application.objects.filter(pk=application.pk, status=application.status).update(status=status)
+        if not moved:
+            raise Conflict(_("Someone else changed this application; reload it."))
+        ApplicationEvent.objects.create(
+            application=application, status=status, at=timezone.now(), by=by, note=note.strip()[:200]
+        )
+    application.refresh_from_db(fields=["status"])
+    return application
+
+
+def deadlines_request_recompute(*, reason: str) -> DeadlineRecompute:
+    """Log a recomputation and send its Celery task after commit."""
+    run = DeadlineRecompute.objects.create(reason=reason[:200], requested_at=timezone.now())
+    transaction.on_commit(lambda: _send_recompute(run.pk))
+    return run
+
+
+def _send_recompute(run_id: int) -> None:
+    from bureau.tasks import recompute_deadlines
+
+    recompute_deadlines.delay(run_id)
+
+
+def deadlines_recompute(*, run_id: int | None = None) -> int:
+    """Bring every open application's deadline in line with the calendar and rules; returns
+    how many changed. One UPDATE per (acceptance date, rule) group, touching only rows whose
+    value differs, so running it again changes nothing."""
+    calendar = selectors.work_calendar()
+    rules = selectors.issuance_rules()
+    open_apps = Application.objects.filter(status__in=Application.OPEN_STATUSES)
+    groups = open_apps.values_list("accepted_on", "residency", "expedited").distinct().order_by()
+    changed = 0
+    for accepted_on, residency, expedited in groups:
+        rule = rules[selectors.rule_kind(residency=residency, expedited=expedited)]
+        deadline = selectors.deadline_for(calendar=calendar, rule=rule, accepted_on=accepted_on)
+        group = open_apps.filter(accepted_on=accepted_on, residency=residency, expedited=expedited)
+        changed += group.exclude(Q(due_on=deadline.due_on) & Q(provisional=deadline.provisional)).update(
+            due_on=deadline.due_on, provisional=deadline.provisional
+        )
+    examined = open_apps.count()
+    if run_id is not None:
+        DeadlineRecompute.objects.filter(pk=run_id).update(
+            finished_at=timezone.now(), examined=examined, changed=changed
+        )
+    logger.info("deadline recompute %s: %d open, %d changed", run_id, examined, changed)
+    return changed
+
+
+# The package names holidays in English; the official calendar is published in Chinese.
+HOLIDAY_NAMES_ZH = {
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "National Day": "国庆节",
+    "Mid-autumn Festival": "中秋节",
+    "Anti-Fascist 70th Day": "抗战胜利70周年纪念日",
+}
+
+
+def calendar_seed_from_package() -> tuple[int, int]:
+    """Load every year the chinesecalendar package covers; days a supervisor entered are kept.
+    Returns (years added, days added); a second run adds nothing."""
+    from chinese_calendar import constants
+
+    entries: dict[date, tuple[str, str]] = {}
+    for day, name in constants.holidays.items():
+        entries[day] = (CalendarDay.Kind.HOLIDAY, HOLIDAY_NAMES_ZH.get(str(name), str(name)))
+    for day, name in constants.workdays.items():
+        entries[day] = (CalendarDay.Kind.WORKDAY, HOLIDAY_NAMES_ZH.get(str(name), str(name)))
+    years = sorted({day.year for day in entries})
+    with transaction.atomic():
+        existing_years = set(CalendarYear.objects.values_list("year", flat=True))
+        CalendarYear.objects.bulk_create(
+            [CalendarYear(year=y, source=CalendarYear.Source.PACKAGE) for y in years if y not in existing_years]
+        )
+        known_days = set(CalendarDay.objects.values_list("date", flat=True))
+        new_days = [
+            CalendarDay(year_id=day.year, date=day, kind=kind, name=name, source=CalendarYear.Source.PACKAGE)
+            for day, (kind, name) in sorted(entries.items())
+            if day not in known_days
+        ]
+        CalendarDay.objects.bulk_create(new_days)
+    return len([y for y in years if y not in existing_years]), len(new_days)

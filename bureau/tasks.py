@@ -1,0 +1,16 @@
+"""Celery tasks: take ids, call a service. Safe to run twice."""
+
+from celery import shared_task
+from django.db import OperationalError
+
+from bureau import services
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+def compute_application_deadline(application_id: int) -> bool:
+    return services.application_compute_deadline(application_id=application_id)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+def recompute_deadlines(run_id: int) -> int:
+    return services.deadlines_recompute(run_id=run_id)

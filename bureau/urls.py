@@ -1,0 +1,37 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from bureau import api, views
+from bureau.dashboards import views as dashboard_views
+
+api_v1 = [
+    path("offices/", api.OfficeList.as_view(), name="office-list"),
+    path("services/", api.ServiceList.as_view(), name="service-list"),
+    path("auth/token/", api.TokenObtain.as_view(), name="auth-token"),
+    path("deadlines/preview/", api.DeadlinePreview.as_view(), name="deadline-preview"),
+    path("applications/", api.ApplicationListCreate.as_view(), name="application-list"),
+    path("applications/status/", api.ApplicantStatus.as_view(), name="applicant-status"),
+    path("applications/<str:reference>/", api.ApplicationDetail.as_view(), name="application-detail"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("deadlines/", views.deadline_preview, name="deadlines-page"),
+    path("status/", views.applicant_status, name="applicant-status"),
+    path("staff/", views.staff_home, name="staff-home"),
+    path("applications/", views.application_list, name="application-list"),
+    path("applications/new/", views.application_accept, name="application-accept"),
+    path("applications/<str:reference>/", views.application_detail, name="application-detail"),
+    path("applications/<str:reference>/status/", views.application_status, name="application-status"),
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"), namespace="v1")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]

@@ -1,0 +1,140 @@
+"""Pages of the core: home, deadline preview, applicant status, staff application pages,
+health."""
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from bureau import selectors, services
+from bureau.access import HtmxHttpRequest, signed_in_user, staff_required
+from bureau.celery import app as celery_app
+from bureau.forms import ApplicantStatusForm, ApplicationAcceptForm, ApplicationStatusForm, DeadlinePreviewForm
+from bureau.identity import mask_id_number, mask_name
+from bureau.models import Application, StaffMember
+from bureau.services import STATUS_FLOW, DomainError
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "bureau/home.html", {"offices": selectors.offices_with_sessions()})
+
+
+@require_GET
+def deadline_preview(request: HtmxHttpRequest) -> HttpResponse:
+    form = DeadlinePreviewForm(request.GET or None, initial={"accepted_on": selectors.office_today()})
+    deadline = None
+    if form.is_bound and form.is_valid():
+        deadline = selectors.deadline_preview(**form.cleaned_data)
+    template = "bureau/_deadline_result.html" if request.htmx else "bureau/deadline_preview.html"
+    return render(request, template, {"form": form, "deadline": deadline})
+
+
+@require_http_methods(["GET", "POST"])
+def applicant_status(request: HttpRequest) -> HttpResponse:
+    form = ApplicantStatusForm(request.POST or None)
+    application = None
+    not_found = False
+    if form.is_bound and form.is_valid():
+        application = selectors.application_for_applicant(**form.cleaned_data)
+        not_found = application is None
+    return render(
+        request,
+        "bureau/applicant_status.html",
+        {
+            "form": form,
+            "application": application,
+            "masked_name": mask_name(application.applicant_name) if application else "",
+            "not_found": not_found,
+        },
+    )
+
+
+@staff_required
+def staff_home(request: HttpRequest) -> HttpResponse:
+    if selectors.staff_role(request.user) == StaffMember.Role.SUPERVISOR:
+        return redirect("dashboard")
+    return redirect("application-list")
+
+
+@staff_required
+@require_GET
+def application_list(request: HttpRequest) -> HttpResponse:
+    applications = selectors.applications_for_staff(request.user)[:50]
+    return render(request, "bureau/application_list.html", {"applications": applications})
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def application_accept(request: HttpRequest) -> HttpResponse:
+    form = ApplicationAcceptForm(request.POST or None, offices=selectors.staff_offices(request.user))
+    if form.is_bound and form.is_valid():
+        try:
+            application = services.application_accept(by=signed_in_user(request), **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            return redirect("application-detail", reference=application.reference)
+    return render(request, "bureau/application_accept.html", {"form": form})
+
+
+@staff_required
+@require_GET
+def application_detail(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    application = get_object_or_404(selectors.applications_for_staff(request.user), reference=reference)
+    template = "bureau/_application_deadline.html" if request.htmx else "bureau/application_detail.html"
+    return render(
+        request,
+        template,
+        {
+            "application": application,
+            "masked_id": mask_id_number(application.id_number),
+            "next_statuses": [Application.Status(s) for s in STATUS_FLOW[application.status]],
+            "events": application.events.select_related("by"),
+        },
+    )
+
+
+@staff_required
+@require_POST
+def application_status(request: HttpRequest, reference: str) -> HttpResponse:
+    application = get_object_or_404(selectors.applications_for_staff(request.user), reference=reference)
+    form = ApplicationStatusForm(request.POST)
+    if form.is_valid():
+        try:
+            services.application_set_status(application=application, by=signed_in_user(request), **form.cleaned_data)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+    return redirect("application-detail", reference=reference)
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Database, cache and Celery broker; 503 when any is down."""
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - a health check reports every failure
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        cache.set("healthz", "ok", 5)
+        checks["cache"] = "ok" if cache.get("healthz") == "ok" else "error: no round trip"
+    except Exception as exc:  # noqa: BLE001
+        checks["cache"] = f"error: {type(exc).__name__}"
+    if celery_app.conf.task_always_eager:
+        checks["broker"] = "ok (eager, no broker)"
+    else:
+        try:
+            with celery_app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=2)
+            checks["broker"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["broker"] = f"error: {type(exc).__name__}"
+    healthy = all(v.startswith("ok") for v in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
