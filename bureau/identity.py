@@ -10,6 +10,7 @@ from datetime import date
 from django.utils.translation import gettext_lazy as _
 from stdnum.cn import ric
 from stdnum.exceptions import InvalidComponent
+from stdnum.util import isdigits
 
 
 class IdNumberError(ValueError):
@@ -20,8 +21,8 @@ class IdNumberError(ValueError):
 
 
 def compact_id_number(raw: str) -> str:
-    """Spaces and separators dropped, a lower-case x made upper-case."""
-    return ric.compact(raw or "")
+    """Spaces (also inside, as people type them in groups) dropped, a lower-case x made upper-case."""
+    return ric.compact("".join((raw or "").split()))
 
 
 def normalize_id_number(raw: str, *, today: date) -> str:
@@ -29,7 +30,7 @@ def normalize_id_number(raw: str, *, today: date) -> str:
     number = compact_id_number(raw)
     if not number:
         raise IdNumberError("required", str(_("Enter the ID number.")))
-    if len(number) == 15 and number.isdigit():
+    if len(number) == 15 and isdigits(number):
         raise IdNumberError(
             "legacy",
             str(
@@ -43,7 +44,8 @@ def normalize_id_number(raw: str, *, today: date) -> str:
         raise IdNumberError(
             "length", str(_("An ID number has 18 characters; this one has %(n)d.") % {"n": len(number)})
         )
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    # isdigits is ASCII-only: str.isdigit() would let other scripts' digits through.
+    if not isdigits(number[:17]) or not (isdigits(number[17]) or number[17] == "X"):
         raise IdNumberError("format", str(_("An ID number is 17 digits followed by a digit or the letter X.")))
     try:
         born = ric.get_birth_date(number)

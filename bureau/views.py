@@ -1,6 +1,8 @@
 """Pages of the core: home, deadline preview, applicant status, staff application pages,
 health."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.cache import cache
 from django.db import connection
@@ -36,21 +38,15 @@ def deadline_preview(request: HtmxHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def applicant_status(request: HttpRequest) -> HttpResponse:
     form = ApplicantStatusForm(request.POST or None)
-    application = None
-    not_found = False
+    context: dict[str, Any] = {"form": form}
     if form.is_bound and form.is_valid():
         application = selectors.application_for_applicant(**form.cleaned_data)
-        not_found = application is None
-    return render(
-        request,
-        "bureau/applicant_status.html",
-        {
-            "form": form,
-            "application": application,
-            "masked_name": mask_name(application.applicant_name) if application else "",
-            "not_found": not_found,
-        },
-    )
+        context["application"] = application
+        context["masked_name"] = mask_name(application.applicant_name) if application else ""
+        context["not_found"] = application is None
+        # The ID number is not echoed back into the page.
+        context["form"] = ApplicantStatusForm(initial={"reference": form.cleaned_data["reference"]})
+    return render(request, "bureau/applicant_status.html", context)
 
 
 @staff_required

@@ -33,15 +33,13 @@ class ServiceFactory(factory.django.DjangoModelFactory):
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
-        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.PostGenerationMethodCall("set_password", "pw")
+    password = factory.django.Password("pw")
 
 
 def staff(role: str, *offices: Office, username: str | None = None) -> User:
     user = UserFactory(**({"username": username} if username else {}), is_staff=role == StaffMember.Role.SUPERVISOR)
-    user.save()
     member = StaffMember.objects.create(user=user, role=role)
     member.offices.set(offices)
     return user

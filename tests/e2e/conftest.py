@@ -1,0 +1,76 @@
+"""Browser fixtures: one headless Debian Chromium per session, a fresh phone-sized context
+per test, and a full-page screenshot of where each test ended in /tmp/shots/<test>.png."""
+
+import importlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.apps import apps as django_apps
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.conftest import CHROMIUM
+
+# Playwright's sync API runs an event loop in the test thread; without this, Django refuses
+# ORM calls made from that thread (SynchronousOnlyOperation).
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+SHOTS = Path("/tmp/shots")
+PHONE = {"width": 390, "height": 844}
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 5_000
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    # Session fixtures are set up before the function-scoped _require_services check in
+    # tests/conftest.py, so the same skip/fail rule is applied here before launching.
+    if not shutil.which(CHROMIUM):
+        reason = f"needs Debian's chromium at {CHROMIUM}"
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(f"REQUIRE_SERVICES=1 but this test {reason}")
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    # A phone in Hangzhou: Chinese Accept-Language, so Django picks zh-Hans as the site default.
+    context = browser.new_context(
+        viewport=PHONE,
+        device_scale_factor=1,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        try:
+            tab.screenshot(path=SHOTS / f"{request.node.name}.png", full_page=True)
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def issuance_rules(transactional_db: None) -> None:
+    """The default issuance rules from the data migration. Transactional tests flush the
+    database afterwards, which also removes migration-seeded rows, so they are put back."""
+    migration = importlib.import_module("bureau.migrations.0002_default_issuance_rules")
+    migration.create_rules(django_apps, None)
