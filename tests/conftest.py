@@ -4,14 +4,13 @@ missing service fails them instead, so CI cannot pass by skipping."""
 
 import os
 import shutil
-from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
 from django.db import connection
+from pytest_django.fixtures import SettingsWrapper
 
 from bureau import services
-from bureau.celery import app as celery_app
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -40,12 +39,10 @@ def _require_services(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_eager(settings: pytest.FixtureRequest) -> Iterator[None]:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = eager
+def _fast_and_eager(settings: SettingsWrapper) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Celery reads its configuration from Django's settings as they are at each access.
+    settings.CELERY_TASK_ALWAYS_EAGER = True
 
 
 @pytest.fixture

@@ -24,35 +24,33 @@ def test_clerk_accepts_application(live_server: LiveServer, page: Page, request:
     office = OfficeFactory(name_zh="武林接待大厅", name_en="Wulin Hall")
     service = ServiceFactory()
     clerk(office, username="clerk1")
-    with translation.override("zh-hans"):
-        username_label = str(translation.gettext("Username"))
-        password_label = str(translation.gettext("Password"))
-        checksum_error = str(
-            translation.gettext("The last character of this ID number does not match; please check for a typo.")
-        )
 
     page.goto(live_server.url + "/accounts/login/")
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
-    page.get_by_label(username_label).fill("clerk1")
-    page.get_by_label(password_label).fill("pw")
-    page.locator("main form button[type=submit]").click()
+    expect(page.locator("main h1")).to_have_text("工作人员登录")
+    page.get_by_label("用户名", exact=True).fill("clerk1")
+    page.get_by_label("密码", exact=True).fill("pw")
+    page.get_by_role("button", name="登录", exact=True).click()
     expect(page).to_have_url(live_server.url + "/applications/")
+    expect(page.locator("main h1")).to_have_text("申请列表")
 
-    page.locator('main a[href="/applications/new/"]').click()
+    page.get_by_role("link", name="受理申请", exact=True).click()
     expect(page).to_have_url(live_server.url + "/applications/new/")
+    expect(page.locator("main h1")).to_have_text("受理申请")
     expect(page.locator("#id_office")).to_have_value(str(office.pk))
     page.locator("#id_service").select_option(str(service.pk))
     page.locator("#id_applicant_name").fill("王小晶")
     page.locator("#id_id_number").fill(BAD_ID)
-    expect(page.locator("#id_residency_override")).to_have_value("")
+    expect(page.locator("#id_residency_override")).to_have_value("")  # from the ID number
     page.locator("main form button[type=submit]").click()
 
     id_field = page.locator(".field", has=page.locator("#id_id_number"))
     expect(id_field).to_have_class(re.compile(r"\bhas-error\b"))
-    expect(id_field.locator("p.error")).to_have_text(checksum_error)
+    expect(id_field.locator("p.error")).to_have_text("该身份证号码校验位不符，请检查是否输入有误。")
     expect(page.locator("main p.error")).to_have_count(1)
     expect(page).to_have_url(live_server.url + "/applications/new/")
     expect(page.locator("#id_applicant_name")).to_have_value("王小晶")
+    expect(page.locator("#id_service")).to_have_value(str(service.pk))
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SHOTS / f"{request.node.name}-bad-id.png", full_page=True)
     assert Application.objects.count() == 0
@@ -66,11 +64,10 @@ def test_clerk_accepts_application(live_server: LiveServer, page: Page, request:
         accepted_on=selectors.office_today(), residency="in_province", expedited=False
     ).due_on
     with translation.override("zh-hans"):
-        expected_text = formats.date_format(expected, "DATE_FORMAT")
+        expected_text = formats.date_format(expected, "DATE_FORMAT")  # e.g. 2026年12月8日
     assert page.url == f"{live_server.url}/applications/{application.reference}/"
-    expect(page.locator("main h1")).to_contain_text(application.reference)
+    expect(page.locator("main h1")).to_have_text(f"申请 {application.reference}")
     expect(page.locator("#due")).to_have_attribute("data-due-on", expected.isoformat())
     expect(page.locator("#due")).to_have_text(expected_text)
-    assert application.due_on == expected
-    assert application.id_number == GOOD_ID
-    assert application.residency == "in_province"
+    expect(page.locator("dl.facts dt:has-text('预计出证日期') + dd")).to_have_text(expected_text)
+    assert (application.id_number, application.residency, application.due_on) == (GOOD_ID, "in_province", expected)
