@@ -30,8 +30,9 @@ test: lint typecheck
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
+# Benchmarks run on PostgreSQL: the local server unless DATABASE_URL says otherwise.
 bench: $(BIN)/.installed
-	$(BIN)/python -m tests.bench.deadlines
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bureau} $(BIN)/python -m tests.bench.deadlines
 
 messages: $(BIN)/.installed
 	$(BIN)/python manage.py makemessages --locale zh_Hans --ignore '.venv/*' --no-obsolete

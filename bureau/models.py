@@ -2,6 +2,7 @@
 issuance rules and accepted applications."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import get_language
@@ -187,6 +188,12 @@ class CalendarDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.get_kind_display()} {self.name}"
+
+    def clean(self) -> None:
+        # The check constraint says the same, but forms skip it when the year is the parent
+        # being added in the same form.
+        if self.date and self.year_id and self.date.year != self.year_id:
+            raise ValidationError({"date": _("The date must lie in the chosen year.")})
 
 
 class IssuanceRule(models.Model):

@@ -5,20 +5,19 @@ import importlib
 import os
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.apps import apps as django_apps
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from tests.conftest import CHROMIUM
+from tests.e2e.helpers import save_shot
 
 # Playwright's sync API runs an event loop in the test thread; without this, Django refuses
 # ORM calls made from that thread (SynchronousOnlyOperation).
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-SHOTS = Path("/tmp/shots")
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -61,9 +60,8 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     try:
         yield tab
     finally:
-        SHOTS.mkdir(parents=True, exist_ok=True)
         try:
-            tab.screenshot(path=SHOTS / f"{request.node.name}.png", full_page=True)
+            save_shot(tab, request.node.name)
         finally:
             context.close()
 

@@ -1,6 +1,10 @@
 """Small page actions shared by the journeys."""
 
+from pathlib import Path
+
 from playwright.sync_api import Page, expect
+
+SHOTS = Path("/tmp/shots")  # the lead reviews these; tests never assert on them
 
 
 def switch_language(page: Page, code: str) -> None:
@@ -10,6 +14,6 @@ def switch_language(page: Page, code: str) -> None:
     expect(page.locator(f'header form.lang button[value="{code}"]')).to_have_attribute("aria-current", "true")
 
 
-def submit_main_form(page: Page) -> None:
-    """The page's own form, not the header's log-out or language forms."""
-    page.locator("main form button[type=submit]").click()
+def save_shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / f"{name}.png", full_page=True)

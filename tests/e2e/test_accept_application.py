@@ -9,8 +9,8 @@ from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from bureau import selectors
-from bureau.models import Application
-from tests.e2e.conftest import SHOTS
+from bureau.models import Application, Office, Service
+from tests.e2e.helpers import save_shot
 from tests.factories import OfficeFactory, ServiceFactory, clerk
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,8 +21,8 @@ BAD_ID = "330106199001011234"  # wrong check character
 
 @pytest.mark.usefixtures("official_calendar", "issuance_rules")
 def test_clerk_accepts_application(live_server: LiveServer, page: Page, request: pytest.FixtureRequest) -> None:
-    office = OfficeFactory(name_zh="武林接待大厅", name_en="Wulin Hall")
-    service = ServiceFactory()
+    office: Office = OfficeFactory.create(name_zh="武林接待大厅", name_en="Wulin Hall")
+    service: Service = ServiceFactory.create()
     clerk(office, username="clerk1")
 
     page.goto(live_server.url + "/accounts/login/")
@@ -51,8 +51,7 @@ def test_clerk_accepts_application(live_server: LiveServer, page: Page, request:
     expect(page).to_have_url(live_server.url + "/applications/new/")
     expect(page.locator("#id_applicant_name")).to_have_value("王小晶")
     expect(page.locator("#id_service")).to_have_value(str(service.pk))
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SHOTS / f"{request.node.name}-bad-id.png", full_page=True)
+    save_shot(page, f"{request.node.name}-bad-id")
     assert Application.objects.count() == 0
 
     page.locator("#id_id_number").fill(GOOD_ID)

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from bureau.models import OpeningSession
+from bureau.models import Office, OpeningSession
 from tests.e2e.helpers import switch_language
 from tests.factories import OfficeFactory
 
@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_home_lists_offices_and_switches_language(live_server: LiveServer, page: Page) -> None:
-    office = OfficeFactory(
+    office: Office = OfficeFactory.create(
         code="wulin",
         name_zh="杭州市公安局出入境管理局武林接待大厅",
         name_en="Wulin Exit-Entry Reception Hall",

@@ -1,0 +1,19 @@
+# The production image: web (gunicorn + whitenoise), Celery worker and django-q2 cluster
+# all run from it with different commands (docker-compose.yml).
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml requirements.lock ./
+COPY bureau ./bureau
+COPY appointments ./appointments
+COPY walkins ./walkins
+COPY priority ./priority
+RUN pip install --no-cache-dir -c requirements.lock .
+COPY manage.py ./
+COPY templates ./templates
+COPY static ./static
+RUN BUREAU_ENV=production SECRET_KEY=build-only DEBUG=0 python manage.py collectstatic --no-input \
+    && useradd --system --home /app bureau
+USER bureau
+EXPOSE 8000
+CMD ["gunicorn", "bureau.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

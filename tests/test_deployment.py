@@ -1,0 +1,70 @@
+"""The production shape: compose file, its commands, and the settings' refusals."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import get_commands
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _settings_process(**env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "BUREAU_ENV"}}
+    return subprocess.run(  # noqa: S603 - fixed interpreter and arguments
+        [sys.executable, "-c", "import django; from django.conf import settings; django.setup(); print(settings.DEBUG)"],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "bureau.settings", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"BUREAU_ENV": "production", "SECRET_KEY": "a-real-secret-key", "DEBUG": "1"}, "DEBUG on"),
+        ({"BUREAU_ENV": "production"}, "its own SECRET_KEY"),
+        ({"BUREAU_ENV": "production", "DEBUG": "0"}, "its own SECRET_KEY"),
+    ],
+)
+def test_production_settings_refuse_unsafe_values(env: dict[str, str], message: str) -> None:
+    result = _settings_process(**env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_production_settings_start_with_a_secret_and_debug_off() -> None:
+    result = _settings_process(BUREAU_ENV="production", SECRET_KEY="a-real-secret-key")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_compose_file_runs_every_part_with_health_checks() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "scheduler"}
+    for name in ("postgres", "redis", "web", "worker", "scheduler"):
+        assert "healthcheck" in services[name], name
+    assert services["web"]["command"][:2] == ["gunicorn", "bureau.wsgi:application"]
+    assert services["worker"]["command"][:3] == ["celery", "--app", "bureau"]
+    assert services["scheduler"]["command"] == ["python", "manage.py", "qcluster"]
+
+
+def test_compose_management_commands_exist() -> None:
+    commands = get_commands()
+    for name in ("migrate", "seed_calendar", "qcluster", "qmonitor", "collectstatic"):
+        assert name in commands, name
+
+
+def test_wsgi_and_celery_entry_points_import() -> None:
+    from bureau.celery import app
+    from bureau.wsgi import application
+
+    assert callable(application)
+    app.loader.import_default_modules()  # what a worker does at start: autodiscovery
+    assert "bureau.tasks.compute_application_deadline" in app.tasks
