@@ -35,5 +35,5 @@ bench: $(BIN)/.installed
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bureau} $(BIN)/python -m tests.bench.deadlines
 
 messages: $(BIN)/.installed
-	$(BIN)/python manage.py makemessages --locale zh_Hans --ignore '.venv/*' --no-obsolete
+	$(BIN)/python manage.py makemessages --locale zh_Hans --ignore '.venv/*' --ignore 'tests/*' --no-obsolete
 	$(BIN)/python manage.py compilemessages --locale zh_Hans --ignore '.venv/*'

@@ -142,7 +142,7 @@ class ApplicationListCreate(APIView):
         elif due == "":
             rows = selectors.applications_for_staff(request.user)[:200]
         else:
-            raise serializers.ValidationError({"due": [_("Use 'soon' or 'overdue'.")]})
+            raise serializers.ValidationError({"due": [_("'due' must be 'soon' or 'overdue'.")]})
         return Response(ApplicationSerializer(rows, many=True).data)
 
     @extend_schema(request=ApplicationAcceptInput, responses={201: ApplicationSerializer})

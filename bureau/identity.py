@@ -53,7 +53,7 @@ def normalize_id_number(raw: str, *, today: date) -> str:
         born = None
     if born is None or born > today or born.year < 1900:
         raise IdNumberError(
-            "birth_date", str(_("The birth date in this ID number (digits 7 to 14) is not a real date."))
+            "birth_date", str(_("The birth date in this ID number (digits 7 to 14) is not a possible date of birth."))
         )
     if ric.calc_check_digit(number) != number[17]:
         raise IdNumberError(

@@ -57,7 +57,7 @@ class OpeningSession(models.Model):
         WEEKEND = "weekend", _("Weekends")
 
     office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="sessions")
-    day_kind = models.CharField(_("days"), max_length=8, choices=DayKind.choices)
+    day_kind = models.CharField(_("days of the week"), max_length=8, choices=DayKind.choices)
     opens_at = models.TimeField(_("opens at"))
     closes_at = models.TimeField(_("closes at"))
 
@@ -76,8 +76,8 @@ class OpeningSession(models.Model):
 class Service(Bilingual):
     class Document(models.TextChoices):
         PASSPORT = "passport", _("Ordinary passport")
-        HK_MACAO = "hk_macao", _("Exit-Entry Permit for Hong Kong and Macao")
-        TAIWAN = "taiwan", _("Taiwan travel permit")
+        HK_MACAO = "hk_macao", _("Exit-Entry Permit for Travelling to and from Hong Kong and Macao")
+        TAIWAN = "taiwan", _("Exit-Entry Permit for Travelling to and from Taiwan")
 
     class Business(models.TextChoices):
         FIRST = "first", _("First application")
@@ -176,8 +176,8 @@ class CalendarDay(models.Model):
 
     class Meta:
         ordering = ["date"]
-        verbose_name = _("calendar day")
-        verbose_name_plural = _("calendar days")
+        verbose_name = _("holiday or make-up working day")
+        verbose_name_plural = _("holidays and make-up working days")
         constraints = [
             models.CheckConstraint(
                 condition=Q(date__year=models.F("year_id")),
@@ -269,8 +269,10 @@ class ApplicationEvent(models.Model):
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="events")
     status = models.CharField(_("status"), max_length=16, choices=Application.Status.choices)
-    at = models.DateTimeField(_("at"))
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
+    at = models.DateTimeField(_("time of change"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("changed by")
+    )
     note = models.CharField(_("note"), max_length=200, blank=True)
 
     class Meta:

@@ -12,6 +12,9 @@ from bureau import workdays
 from bureau.identity import compact_id_number
 from bureau.models import Application, CalendarDay, CalendarYear, IssuanceRule, Office, OpeningSession, StaffMember
 
+# Supervisors see what falls due within this many working days.
+DUE_SOON_WORKING_DAYS = 2
+
 
 def office_today() -> date:
     """Today's date where the offices are; deadlines and 'overdue' count in these dates."""
@@ -74,10 +77,10 @@ def applications_for_staff(user: User | AnonymousUser) -> QuerySet[Application]:
     return Application.objects.filter(office__in=staff_offices(user)).select_related("office", "service")
 
 
-def applications_due_soon(user: User | AnonymousUser, *, working_days: int = 2) -> QuerySet[Application]:
-    """Open applications due from today up to the `working_days`-th working day after it."""
+def applications_due_soon(user: User | AnonymousUser) -> QuerySet[Application]:
+    """Open applications due from today up to the DUE_SOON_WORKING_DAYS-th working day after it."""
     today = office_today()
-    horizon = workdays.add_working_days(work_calendar(), today, working_days).due_on
+    horizon = workdays.add_working_days(work_calendar(), today, DUE_SOON_WORKING_DAYS).due_on
     return (
         applications_for_staff(user)
         .filter(status__in=Application.OPEN_STATUSES, due_on__gte=today, due_on__lte=horizon)

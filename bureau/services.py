@@ -68,7 +68,7 @@ def _new_reference() -> str:
 
 def _check_staff_of(user: User, office: Office) -> None:
     if not selectors.staff_offices(user).filter(pk=office.pk).exists():
-        raise NotAllowed(_("You are not staff of this office."))
+        raise NotAllowed(_("You are not on the staff of this office."))
 
 
 def application_accept(

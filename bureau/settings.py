@@ -143,9 +143,10 @@ LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "bureau" / "locale"]
 USE_I18N = True
 USE_TZ = True
-TIME_ZONE = "UTC"
-# Offices count days and show times in their own zone; every office is in this one.
-OFFICE_TIME_ZONE = "Asia/Shanghai"
+# The database keeps UTC (USE_TZ); pages show times, and offices count days, in the
+# offices' zone, which is the same for every office.
+TIME_ZONE = "Asia/Shanghai"
+OFFICE_TIME_ZONE = TIME_ZONE
 # First two digits of a resident ID number that make an applicant in-province (Zhejiang).
 HOME_PROVINCE_CODE = "33"
 

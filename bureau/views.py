@@ -32,7 +32,8 @@ def deadline_preview(request: HtmxHttpRequest) -> HttpResponse:
     if form.is_bound and form.is_valid():
         deadline = selectors.deadline_preview(**form.cleaned_data)
     template = "bureau/_deadline_result.html" if request.htmx else "bureau/deadline_preview.html"
-    return render(request, template, {"form": form, "deadline": deadline})
+    context = {"form": form, "deadline": deadline, "rules": selectors.issuance_rules().values()}
+    return render(request, template, context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 from bureau.models import Application, Office, Residency, Service, StaffMember
 
 
-class OfficeFactory(factory.django.DjangoModelFactory):
+class OfficeFactory(factory.django.DjangoModelFactory[Office]):
     class Meta:
         model = Office
         django_get_or_create = ("code",)
@@ -19,7 +19,7 @@ class OfficeFactory(factory.django.DjangoModelFactory):
     address_en = "8 Jiefang East Road"
 
 
-class ServiceFactory(factory.django.DjangoModelFactory):
+class ServiceFactory(factory.django.DjangoModelFactory[Service]):
     class Meta:
         model = Service
         django_get_or_create = ("document", "business")
@@ -30,7 +30,7 @@ class ServiceFactory(factory.django.DjangoModelFactory):
     weekend_service = True
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
 
@@ -39,7 +39,9 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 def staff(role: str, *offices: Office, username: str | None = None) -> User:
-    user = UserFactory(**({"username": username} if username else {}), is_staff=role == StaffMember.Role.SUPERVISOR)
+    user = UserFactory.create(
+        **({"username": username} if username else {}), is_staff=role == StaffMember.Role.SUPERVISOR
+    )
     member = StaffMember.objects.create(user=user, role=role)
     member.offices.set(offices)
     return user
@@ -53,7 +55,7 @@ def supervisor(*offices: Office, **kwargs: str) -> User:
     return staff(StaffMember.Role.SUPERVISOR, *offices, **kwargs)
 
 
-class ApplicationFactory(factory.django.DjangoModelFactory):
+class ApplicationFactory(factory.django.DjangoModelFactory[Application]):
     class Meta:
         model = Application
 

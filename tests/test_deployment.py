@@ -15,7 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def _settings_process(**env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "BUREAU_ENV"}}
     return subprocess.run(  # noqa: S603 - fixed interpreter and arguments
-        [sys.executable, "-c", "import django; from django.conf import settings; django.setup(); print(settings.DEBUG)"],
+        [
+            sys.executable,
+            "-c",
+            "import django; from django.conf import settings; django.setup(); print(settings.DEBUG)",
+        ],
         cwd=ROOT,
         env={**clean, "DJANGO_SETTINGS_MODULE": "bureau.settings", **env},
         capture_output=True,

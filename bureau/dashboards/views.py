@@ -19,5 +19,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "overdue": selectors.applications_overdue(request.user),
         "recomputes": DeadlineRecompute.objects.all()[:5],
         "today": selectors.office_today(),
+        "soon_days": selectors.DUE_SOON_WORKING_DAYS,
     }
     return render(request, "dashboards/dashboard.html", context)

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_supervisor_sees_and_edits_only_own_offices(client: Client) -> None:
-    mine, theirs = OfficeFactory(code="MINE"), OfficeFactory(code="THEIRS")
+    mine, theirs = OfficeFactory.create(code="MINE"), OfficeFactory.create(code="THEIRS")
     client.force_login(supervisor(mine))
     listing = client.get("/admin/bureau/office/").content.decode()
     assert "MINE" in listing
@@ -24,14 +24,14 @@ def test_supervisor_sees_and_edits_only_own_offices(client: Client) -> None:
 
 
 def test_clerk_cannot_enter_the_admin(client: Client) -> None:
-    client.force_login(clerk(OfficeFactory()))
+    client.force_login(clerk(OfficeFactory.create()))
     assert client.get("/admin/bureau/office/").status_code == 302
 
 
 def test_supervisor_cannot_see_applications_of_other_offices(client: Client) -> None:
-    mine = OfficeFactory()
-    ApplicationFactory(office=mine, reference="MINE000001")
-    ApplicationFactory(office=OfficeFactory(), reference="THEIRS0001")
+    mine = OfficeFactory.create()
+    ApplicationFactory.create(office=mine, reference="MINE000001")
+    ApplicationFactory.create(office=OfficeFactory.create(), reference="THEIRS0001")
     client.force_login(supervisor(mine))
     page = client.get("/admin/bureau/application/").content.decode()
     assert "MINE000001" in page
@@ -41,8 +41,10 @@ def test_supervisor_cannot_see_applications_of_other_offices(client: Client) -> 
 
 
 @pytest.mark.usefixtures("official_calendar")
-def test_supervisor_corrects_a_day_and_open_deadlines_follow(client: Client, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
-    application = ApplicationFactory(accepted_on=date(2026, 9, 30), due_on=date(2026, 10, 15))
+def test_supervisor_corrects_a_day_and_open_deadlines_follow(
+    client: Client, django_capture_on_commit_callbacks
+) -> None:
+    application = ApplicationFactory.create(accepted_on=date(2026, 9, 30), due_on=date(2026, 10, 15))
     client.force_login(supervisor(application.office))
     makeup = CalendarDay.objects.get(date=date(2026, 10, 10))
     with django_capture_on_commit_callbacks(execute=True):
@@ -55,8 +57,10 @@ def test_supervisor_corrects_a_day_and_open_deadlines_follow(client: Client, dja
 
 
 @pytest.mark.usefixtures("official_calendar")
-def test_supervisor_adds_a_whole_year_and_provisional_deadlines_become_final(client: Client, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
-    application = ApplicationFactory(accepted_on=date(2026, 12, 28), due_on=date(2027, 1, 6), provisional=True)
+def test_supervisor_adds_a_whole_year_and_provisional_deadlines_become_final(
+    client: Client, django_capture_on_commit_callbacks
+) -> None:
+    application = ApplicationFactory.create(accepted_on=date(2026, 12, 28), due_on=date(2027, 1, 6), provisional=True)
     client.force_login(supervisor(application.office))
     form = {
         "year": "2027",
@@ -82,7 +86,7 @@ def test_supervisor_adds_a_whole_year_and_provisional_deadlines_become_final(cli
 
 @pytest.mark.usefixtures("official_calendar")
 def test_a_day_outside_its_year_is_refused_with_a_message(client: Client) -> None:
-    client.force_login(supervisor(OfficeFactory()))
+    client.force_login(supervisor(OfficeFactory.create()))
     form = {
         "year": "2027",
         "days-TOTAL_FORMS": "1",
@@ -100,19 +104,24 @@ def test_a_day_outside_its_year_is_refused_with_a_message(client: Client) -> Non
 
 
 @pytest.mark.usefixtures("official_calendar")
-def test_supervisor_changes_a_rule_and_open_deadlines_follow(client: Client, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
-    application = ApplicationFactory(accepted_on=date(2026, 3, 2), due_on=date(2026, 3, 11))
+def test_supervisor_changes_a_rule_and_open_deadlines_follow(
+    client: Client, django_capture_on_commit_callbacks
+) -> None:
+    application = ApplicationFactory.create(accepted_on=date(2026, 3, 2), due_on=date(2026, 3, 11))
     client.force_login(supervisor(application.office))
     rule = IssuanceRule.objects.get(kind="in_province")
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(f"/admin/bureau/issuancerule/{rule.pk}/change/", {"kind": "in_province", "count": "10", "unit": "working_days"})
+        client.post(
+            f"/admin/bureau/issuancerule/{rule.pk}/change/",
+            {"kind": "in_province", "count": "10", "unit": "working_days"},
+        )
     application.refresh_from_db()
     assert application.due_on == date(2026, 3, 16)
 
 
 @pytest.mark.parametrize("count", ["0", "-1", "400", "ten", ""])
 def test_rule_with_a_bad_count_is_refused(client: Client, count: str) -> None:
-    client.force_login(supervisor(OfficeFactory()))
+    client.force_login(supervisor(OfficeFactory.create()))
     rule = IssuanceRule.objects.get(kind="in_province")
     response = client.post(
         f"/admin/bureau/issuancerule/{rule.pk}/change/", {"kind": "in_province", "count": count, "unit": "working_days"}

@@ -15,13 +15,15 @@ pytestmark = pytest.mark.django_db
 PREVIEW = "/api/v1/deadlines/preview/"
 
 
-def _token_client(user) -> Client:  # type: ignore[no-untyped-def]
+def _token_client(user) -> Client:
     token, _ = Token.objects.get_or_create(user=user)
     return Client(headers={"authorization": f"Token {token.key}"})
 
 
 def test_offices_list_has_the_fixed_fields_in_both_languages(client: Client) -> None:
-    OfficeFactory(code="HZ", name_zh="杭州市出入境管理局", name_en="Hangzhou Exit-Entry", address_zh="解放东路8号")
+    OfficeFactory.create(
+        code="HZ", name_zh="杭州市出入境管理局", name_en="Hangzhou Exit-Entry", address_zh="解放东路8号"
+    )
     response = client.get("/api/v1/offices/")
     assert response.status_code == 200
     assert response.json() == [
@@ -32,23 +34,23 @@ def test_offices_list_has_the_fixed_fields_in_both_languages(client: Client) -> 
 
 
 @pytest.mark.parametrize("rows", [1, 3])
-def test_offices_list_query_count_does_not_grow(client: Client, django_assert_num_queries, rows: int) -> None:  # type: ignore[no-untyped-def]
+def test_offices_list_query_count_does_not_grow(client: Client, django_assert_num_queries, rows: int) -> None:
     for _ in range(rows):
-        office = OfficeFactory()
+        office = OfficeFactory.create()
         OpeningSession.objects.create(office=office, day_kind="weekday", opens_at="09:00", closes_at="12:00")
     with django_assert_num_queries(1):
         assert len(client.get("/api/v1/offices/").json()) == rows
 
 
 def test_services_list_has_the_fixed_fields(client: Client) -> None:
-    ServiceFactory(code="passport-first")
+    ServiceFactory.create(code="passport-first")
     assert client.get("/api/v1/services/", headers={"accept-language": "en"}).json() == [
         {"code": "passport-first", "name": "Ordinary passport · First application", "weekend_service": True}
     ]
 
 
 def test_auth_token_for_good_credentials_and_error_shape_for_bad(client: Client) -> None:
-    user = clerk(OfficeFactory(), username="demo-clerk")
+    user = clerk(OfficeFactory.create(), username="demo-clerk")
     response = client.post("/api/v1/auth/token/", {"username": "demo-clerk", "password": "pw"})
     assert response.status_code == 200
     assert response.json() == {"token": Token.objects.get(user=user).key}
@@ -80,7 +82,7 @@ def test_auth_token_for_good_credentials_and_error_shape_for_bad(client: Client)
         ("accepted_on=2026-12-28&residency=in_province&expedited=false", {"due_on": "2027-01-06", "provisional": True}),
     ],
 )
-def test_deadline_preview_answers_due_on_and_provisional(client: Client, query: str, expected: dict) -> None:  # type: ignore[type-arg]
+def test_deadline_preview_answers_due_on_and_provisional(client: Client, query: str, expected: dict) -> None:
     response = client.get(f"{PREVIEW}?{query}")
     assert response.status_code == 200
     assert response.json() == expected
@@ -119,14 +121,14 @@ def test_deadline_preview_error_is_translated(client: Client) -> None:
 
 
 @pytest.fixture
-def office_and_clerk():  # type: ignore[no-untyped-def]
-    office = OfficeFactory(code="HZ")
-    ServiceFactory(code="passport-first")
+def office_and_clerk():
+    office = OfficeFactory.create(code="HZ")
+    ServiceFactory.create(code="passport-first")
     return office, clerk(office)
 
 
 @pytest.mark.usefixtures("official_calendar")
-def test_accept_application_by_api_then_its_due_date(office_and_clerk, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_accept_application_by_api_then_its_due_date(office_and_clerk, django_capture_on_commit_callbacks) -> None:
     _, user = office_and_clerk
     api = _token_client(user)
     with (
@@ -171,7 +173,7 @@ def test_accept_application_by_api_then_its_due_date(office_and_clerk, django_ca
         ({"office": None}, "office", "invalid"),
     ],
 )
-def test_accept_application_bad_values_are_400_and_write_nothing(office_and_clerk, payload, field, code) -> None:  # type: ignore[no-untyped-def]
+def test_accept_application_bad_values_are_400_and_write_nothing(office_and_clerk, payload, field, code) -> None:
     _, user = office_and_clerk
     good = {"office": "HZ", "service": "passport-first", "applicant_name": "王小晶", "id_number": "33010619900101123X"}
     response = _token_client(user).post(
@@ -184,14 +186,14 @@ def test_accept_application_bad_values_are_400_and_write_nothing(office_and_cler
     assert ApplicationEvent.objects.count() == 0
 
 
-def test_accept_application_malformed_json_is_400_not_500(office_and_clerk) -> None:  # type: ignore[no-untyped-def]
+def test_accept_application_malformed_json_is_400_not_500(office_and_clerk) -> None:
     _, user = office_and_clerk
     response = _token_client(user).post("/api/v1/applications/", "{not json", content_type="application/json")
     assert response.status_code == 400
     assert response.json()["code"] == "parse_error"
 
 
-def test_accept_application_needs_a_token_and_the_right_office(client: Client, office_and_clerk) -> None:  # type: ignore[no-untyped-def]
+def test_accept_application_needs_a_token_and_the_right_office(client: Client, office_and_clerk) -> None:
     payload = {
         "office": "HZ",
         "service": "passport-first",
@@ -201,7 +203,7 @@ def test_accept_application_needs_a_token_and_the_right_office(client: Client, o
     anonymous = client.post("/api/v1/applications/", payload, content_type="application/json")
     assert anonymous.status_code == 401
     assert anonymous.json()["code"] == "not_authenticated"
-    stranger = clerk(OfficeFactory(code="FY"))
+    stranger = clerk(OfficeFactory.create(code="FY"))
     response = _token_client(stranger).post("/api/v1/applications/", payload, content_type="application/json")
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
@@ -210,9 +212,9 @@ def test_accept_application_needs_a_token_and_the_right_office(client: Client, o
     assert Application.objects.count() == 0
 
 
-def test_application_status_change_by_api_and_bad_transition(office_and_clerk) -> None:  # type: ignore[no-untyped-def]
+def test_application_status_change_by_api_and_bad_transition(office_and_clerk) -> None:
     office, user = office_and_clerk
-    application = ApplicationFactory(office=office, reference="ABCDEFGHJK")
+    application = ApplicationFactory.create(office=office, reference="ABCDEFGHJK")
     api = _token_client(user)
     url = "/api/v1/applications/ABCDEFGHJK/"
     assert api.post(url, {"status": "in_production"}, content_type="application/json").json()["status"] == (
@@ -224,20 +226,20 @@ def test_application_status_change_by_api_and_bad_transition(office_and_clerk) -
     assert (unknown.status_code, list(unknown.json()["fields"])) == (400, ["status"])
     application.refresh_from_db()
     assert application.status == "in_production"
-    other_office = ApplicationFactory(office=OfficeFactory(code="FY"), reference="OTHER00000")
+    other_office = ApplicationFactory.create(office=OfficeFactory.create(code="FY"), reference="OTHER00000")
     assert api.get(f"/api/v1/applications/{other_office.reference}/").status_code == 404
 
 
 @pytest.mark.usefixtures("official_calendar")
-def test_applications_due_soon_and_overdue_for_supervisor(office_and_clerk) -> None:  # type: ignore[no-untyped-def]
+def test_applications_due_soon_and_overdue_for_supervisor(office_and_clerk) -> None:
     office, _ = office_and_clerk
     boss = supervisor(office)
-    ApplicationFactory(office=office, reference="OVERDUE001", due_on=date(2026, 11, 20))
-    ApplicationFactory(office=office, reference="SOON000001", due_on=date(2026, 11, 30))
-    ApplicationFactory(office=office, reference="SOON000002", due_on=date(2026, 12, 1))
-    ApplicationFactory(office=office, reference="LATER00001", due_on=date(2026, 12, 2))
-    ApplicationFactory(office=office, reference="READY00001", due_on=date(2026, 11, 20), status="ready")
-    ApplicationFactory(office=OfficeFactory(code="FY"), reference="ELSEWHERE1", due_on=date(2026, 11, 20))
+    ApplicationFactory.create(office=office, reference="OVERDUE001", due_on=date(2026, 11, 20))
+    ApplicationFactory.create(office=office, reference="SOON000001", due_on=date(2026, 11, 30))
+    ApplicationFactory.create(office=office, reference="SOON000002", due_on=date(2026, 12, 1))
+    ApplicationFactory.create(office=office, reference="LATER00001", due_on=date(2026, 12, 2))
+    ApplicationFactory.create(office=office, reference="READY00001", due_on=date(2026, 11, 20), status="ready")
+    ApplicationFactory.create(office=OfficeFactory.create(code="FY"), reference="ELSEWHERE1", due_on=date(2026, 11, 20))
     api = _token_client(boss)
     with mock.patch("bureau.selectors.office_today", return_value=date(2026, 11, 27)):  # a Friday
         soon = api.get("/api/v1/applications/?due=soon").json()
@@ -249,7 +251,7 @@ def test_applications_due_soon_and_overdue_for_supervisor(office_and_clerk) -> N
 
 
 @pytest.mark.parametrize("rows", [1, 3])
-def test_applications_list_query_count_does_not_grow(office_and_clerk, django_assert_num_queries, rows) -> None:  # type: ignore[no-untyped-def]
+def test_applications_list_query_count_does_not_grow(office_and_clerk, django_assert_num_queries, rows) -> None:
     office, user = office_and_clerk
     ApplicationFactory.create_batch(rows, office=office)
     api = _token_client(user)
@@ -259,7 +261,7 @@ def test_applications_list_query_count_does_not_grow(office_and_clerk, django_as
 
 
 def test_applicant_status_lookup_needs_reference_and_id_number(client: Client) -> None:
-    ApplicationFactory(reference="ABCDEFGHJK", applicant_name="王小晶", due_on=date(2026, 10, 15))
+    ApplicationFactory.create(reference="ABCDEFGHJK", applicant_name="王小晶", due_on=date(2026, 10, 15))
     found = client.post(
         "/api/v1/applications/status/",
         {"reference": "abcdefghjk", "id_number": "33010619900101123x"},

@@ -14,10 +14,10 @@ from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, c
 pytestmark = pytest.mark.django_db
 
 
-def _accept(office, user, **overrides):  # type: ignore[no-untyped-def]
+def _accept(office, user, **overrides):
     fields = {
         "office": office,
-        "service": ServiceFactory(),
+        "service": ServiceFactory.create(),
         "applicant_name": "王小晶",
         "id_number": "33010619900101123x",
         "expedited": False,
@@ -27,7 +27,7 @@ def _accept(office, user, **overrides):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def accepted_on_sept_30():  # type: ignore[no-untyped-def]
+def accepted_on_sept_30():
     with mock.patch("bureau.selectors.office_today", return_value=date(2026, 9, 30)):
         yield
 
@@ -43,8 +43,8 @@ def accepted_on_sept_30():  # type: ignore[no-untyped-def]
 )
 def test_application_accept_computes_due_date_after_commit(
     django_capture_on_commit_callbacks, id_number, expedited, due_on, residency
-):  # type: ignore[no-untyped-def]
-    office = OfficeFactory()
+):
+    office = OfficeFactory.create()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         application = _accept(office, clerk(office), id_number=id_number, expedited=expedited)
         assert Application.objects.get().due_on is None  # nothing sent before commit
@@ -56,8 +56,8 @@ def test_application_accept_computes_due_date_after_commit(
 
 
 @pytest.mark.usefixtures("official_calendar")
-def test_application_accept_on_a_holiday_counts_from_the_next_working_day(django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
-    office = OfficeFactory()
+def test_application_accept_on_a_holiday_counts_from_the_next_working_day(django_capture_on_commit_callbacks):
+    office = OfficeFactory.create()
     with (
         mock.patch("bureau.selectors.office_today", return_value=date(2026, 10, 3)),
         django_capture_on_commit_callbacks(execute=True),
@@ -68,8 +68,8 @@ def test_application_accept_on_a_holiday_counts_from_the_next_working_day(django
 
 
 @pytest.mark.usefixtures("official_calendar")
-def test_application_accept_records_residency_override_with_reason(django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
-    office = OfficeFactory()
+def test_application_accept_records_residency_override_with_reason(django_capture_on_commit_callbacks):
+    office = OfficeFactory.create()
     with django_capture_on_commit_callbacks(execute=True):
         application = _accept(
             office,
@@ -91,8 +91,8 @@ def test_application_accept_records_residency_override_with_reason(django_captur
         ({"residency_override": "mars"}, "residency_override", "invalid"),
     ],
 )
-def test_application_accept_refuses_bad_input_and_writes_nothing(overrides, field, code):  # type: ignore[no-untyped-def]
-    office = OfficeFactory()
+def test_application_accept_refuses_bad_input_and_writes_nothing(overrides, field, code):
+    office = OfficeFactory.create()
     with pytest.raises(DomainError) as caught:
         _accept(office, clerk(office), **overrides)
     assert (caught.value.field, caught.value.code) == (field, code)
@@ -101,15 +101,15 @@ def test_application_accept_refuses_bad_input_and_writes_nothing(overrides, fiel
 
 
 def test_application_accept_by_clerk_of_another_office_is_not_allowed() -> None:
-    office, other = OfficeFactory(), OfficeFactory()
+    office, other = OfficeFactory.create(), OfficeFactory.create()
     with pytest.raises(NotAllowed):
         _accept(office, clerk(other))
     assert Application.objects.count() == 0
 
 
 @pytest.mark.usefixtures("official_calendar")
-def test_deadline_into_a_missing_year_is_provisional_until_the_year_is_added(django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
-    office = OfficeFactory()
+def test_deadline_into_a_missing_year_is_provisional_until_the_year_is_added(django_capture_on_commit_callbacks):
+    office = OfficeFactory.create()
     with (
         mock.patch("bureau.selectors.office_today", return_value=date(2026, 12, 28)),
         django_capture_on_commit_callbacks(execute=True),
@@ -132,9 +132,9 @@ def test_deadline_into_a_missing_year_is_provisional_until_the_year_is_added(dja
 
 @pytest.mark.usefixtures("official_calendar")
 def test_deadlines_recompute_changes_only_open_affected_rows_and_is_idempotent() -> None:
-    affected = ApplicationFactory(accepted_on=date(2026, 9, 30), due_on=date(2026, 10, 15))
-    elsewhere = ApplicationFactory(accepted_on=date(2026, 11, 2), due_on=date(2026, 11, 11))
-    finished = ApplicationFactory(
+    affected = ApplicationFactory.create(accepted_on=date(2026, 9, 30), due_on=date(2026, 10, 15))
+    elsewhere = ApplicationFactory.create(accepted_on=date(2026, 11, 2), due_on=date(2026, 11, 11))
+    finished = ApplicationFactory.create(
         accepted_on=date(2026, 9, 30), due_on=date(2026, 10, 15), status=Application.Status.READY
     )
     CalendarDay.objects.filter(date=date(2026, 10, 10)).delete()  # the make-up Saturday is withdrawn
@@ -151,7 +151,7 @@ def test_deadlines_recompute_changes_only_open_affected_rows_and_is_idempotent()
 
 @pytest.mark.usefixtures("official_calendar")
 def test_deadlines_recompute_fills_missing_due_dates_and_follows_rule_changes() -> None:
-    pending = ApplicationFactory(accepted_on=date(2026, 3, 2), due_on=None)
+    pending = ApplicationFactory.create(accepted_on=date(2026, 3, 2), due_on=None)
     IssuanceRule.objects.filter(kind="in_province").update(count=10)
     assert services.deadlines_recompute() == 1
     pending.refresh_from_db()
@@ -160,13 +160,13 @@ def test_deadlines_recompute_fills_missing_due_dates_and_follows_rule_changes() 
 
 @pytest.mark.usefixtures("official_calendar")
 def test_application_compute_deadline_twice_changes_nothing_the_second_time() -> None:
-    application = ApplicationFactory(accepted_on=date(2026, 3, 2), due_on=None)
+    application = ApplicationFactory.create(accepted_on=date(2026, 3, 2), due_on=None)
     assert services.application_compute_deadline(application_id=application.pk) is True
     assert services.application_compute_deadline(application_id=application.pk) is False
 
 
 def test_application_set_status_follows_the_lifecycle_and_records_who() -> None:
-    application = ApplicationFactory()
+    application = ApplicationFactory.create()
     user = clerk(application.office)
     for status in ("in_production", "ready", "collected"):
         services.application_set_status(application=application, status=status, by=user)
@@ -183,7 +183,7 @@ def test_application_set_status_follows_the_lifecycle_and_records_who() -> None:
     [("accepted", "ready"), ("accepted", "collected"), ("mailed", "collected"), ("collected", "accepted")],
 )
 def test_application_set_status_refuses_skipping_or_going_back(current: str, target: str) -> None:
-    application = ApplicationFactory(status=current)
+    application = ApplicationFactory.create(status=current)
     with pytest.raises(DomainError) as caught:
         services.application_set_status(application=application, status=target, by=clerk(application.office))
     assert caught.value.code == "invalid_transition"
@@ -191,7 +191,7 @@ def test_application_set_status_refuses_skipping_or_going_back(current: str, tar
 
 
 def test_application_set_status_on_a_stale_copy_is_a_conflict() -> None:
-    application = ApplicationFactory()
+    application = ApplicationFactory.create()
     stale = Application.objects.get(pk=application.pk)
     user = clerk(application.office)
     services.application_set_status(application=application, status="in_production", by=user)
@@ -213,7 +213,7 @@ def test_calendar_seed_from_package_is_idempotent_and_keeps_supervisor_days() ->
     assert CalendarDay.objects.get(date=date(2026, 2, 17)).name == "春节"
 
 
-def test_deadlines_request_recompute_sends_nothing_before_commit(django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+def test_deadlines_request_recompute_sends_nothing_before_commit(django_capture_on_commit_callbacks):
     with (
         mock.patch("bureau.tasks.recompute_deadlines.delay") as delay,
         django_capture_on_commit_callbacks(execute=False) as callbacks,

@@ -13,9 +13,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_home_lists_offices_with_mode_and_hours_in_chinese_and_english(client: Client) -> None:
-    office = OfficeFactory(name_zh="滨江区出入境接待大厅", name_en="Binjiang District Exit-Entry Hall")
+    office = OfficeFactory.create(name_zh="滨江区出入境接待大厅", name_en="Binjiang District Exit-Entry Hall")
     OpeningSession.objects.create(office=office, day_kind="weekday", opens_at="09:00", closes_at="12:00")
-    OfficeFactory(name_zh="淳安县出入境接待大厅", name_en="Chun'an County Hall", mode="walk_in_only")
+    OfficeFactory.create(name_zh="淳安县出入境接待大厅", name_en="Chun'an County Hall", mode="walk_in_only")
     zh = client.get("/").content.decode()
     assert "滨江区出入境接待大厅" in zh
     assert "09:00–12:00" in zh
@@ -28,9 +28,9 @@ def test_home_lists_offices_with_mode_and_hours_in_chinese_and_english(client: C
 
 
 @pytest.mark.parametrize("rows", [1, 3])
-def test_home_query_count_does_not_grow(client: Client, django_assert_num_queries, rows: int) -> None:  # type: ignore[no-untyped-def]
+def test_home_query_count_does_not_grow(client: Client, django_assert_num_queries, rows: int) -> None:
     for _ in range(rows):
-        office = OfficeFactory()
+        office = OfficeFactory.create()
         OpeningSession.objects.create(office=office, day_kind="weekday", opens_at="09:00", closes_at="12:00")
     with django_assert_num_queries(2):
         client.get("/")
@@ -59,7 +59,7 @@ def test_deadline_page_bad_input_shows_errors_not_500(client: Client, query: str
 
 
 def test_applicant_status_page_finds_only_with_both_keys(client: Client) -> None:
-    ApplicationFactory(reference="ABCDEFGHJK", applicant_name="王小晶", due_on=date(2026, 10, 15))
+    ApplicationFactory.create(reference="ABCDEFGHJK", applicant_name="王小晶", due_on=date(2026, 10, 15))
     found = client.post("/status/", {"reference": "ABCDEFGHJK", "id_number": "33010619900101123X"})
     assert "王*晶" in found.content.decode()
     assert "33010619900101123X" not in found.content.decode()
@@ -70,20 +70,20 @@ def test_applicant_status_page_finds_only_with_both_keys(client: Client) -> None
 
 def test_staff_pages_need_login_and_a_staff_role(client: Client) -> None:
     assert client.get("/applications/new/").status_code == 302
-    client.force_login(UserFactory())
+    client.force_login(UserFactory.create())
     assert client.get("/applications/new/").status_code == 403
     assert client.get("/dashboard/").status_code == 403
 
 
 def test_clerk_logs_in_accepts_and_sees_due_date(
     client: Client, official_calendar, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
-    office = OfficeFactory()
-    service = ServiceFactory()
+) -> None:
+    office = OfficeFactory.create()
+    service = ServiceFactory.create()
     clerk(office, username="demo-clerk-x-1")
     login = client.post("/accounts/login/", {"username": "demo-clerk-x-1", "password": "pw"})
     assert login.status_code == 302
-    assert client.get(login["Location"]).url == "/applications/"
+    assert client.get(login["Location"])["Location"] == "/applications/"
     form = {"office": office.pk, "service": service.pk, "applicant_name": "王小晶", "id_number": "33010619900101123X"}
     with (
         mock.patch("bureau.selectors.office_today", return_value=date(2026, 9, 30)),
@@ -91,8 +91,8 @@ def test_clerk_logs_in_accepts_and_sees_due_date(
     ):
         response = client.post("/applications/new/", form)
     application = Application.objects.get()
-    assert response.url == f"/applications/{application.reference}/"
-    detail = client.get(response.url).content.decode()
+    assert response["Location"] == f"/applications/{application.reference}/"
+    detail = client.get(response["Location"]).content.decode()
     assert 'data-due-on="2026-10-15"' in detail
     assert "330***********123X" in detail
     assert "33010619900101123X" not in detail
@@ -110,8 +110,8 @@ def test_clerk_logs_in_accepts_and_sees_due_date(
 def test_accept_page_shows_field_errors_and_writes_nothing(
     client: Client, field: str, value: str, message: str
 ) -> None:
-    office = OfficeFactory()
-    service = ServiceFactory()
+    office = OfficeFactory.create()
+    service = ServiceFactory.create()
     client.force_login(clerk(office))
     form = {"office": office.pk, "service": service.pk, "applicant_name": "王小晶", "id_number": "33010619900101123X"}
     response = client.post("/applications/new/", {**form, field: value}, headers={"accept-language": "en"})
@@ -121,11 +121,16 @@ def test_accept_page_shows_field_errors_and_writes_nothing(
 
 
 def test_accept_page_offers_only_the_clerks_office(client: Client) -> None:
-    office, other = OfficeFactory(), OfficeFactory()
+    office, other = OfficeFactory.create(), OfficeFactory.create()
     client.force_login(clerk(office))
     response = client.post(
         "/applications/new/",
-        {"office": other.pk, "service": ServiceFactory().pk, "applicant_name": "王", "id_number": "33010619900101123X"},
+        {
+            "office": other.pk,
+            "service": ServiceFactory.create().pk,
+            "applicant_name": "王",
+            "id_number": "33010619900101123X",
+        },
         headers={"accept-language": "en"},
     )
     assert "valid choice" in response.content.decode()
@@ -133,7 +138,7 @@ def test_accept_page_offers_only_the_clerks_office(client: Client) -> None:
 
 
 def test_status_buttons_move_the_application(client: Client) -> None:
-    application = ApplicationFactory(reference="ABCDEFGHJK")
+    application = ApplicationFactory.create(reference="ABCDEFGHJK")
     client.force_login(clerk(application.office))
     client.post("/applications/ABCDEFGHJK/status/", {"status": "in_production"})
     assert Application.objects.get().status == "in_production"
@@ -144,10 +149,10 @@ def test_status_buttons_move_the_application(client: Client) -> None:
 
 @pytest.mark.usefixtures("official_calendar")
 def test_supervisor_dashboard_lists_overdue_and_due_soon_of_own_offices(client: Client) -> None:
-    office = OfficeFactory()
-    ApplicationFactory(office=office, reference="OVERDUE001", due_on=date(2026, 11, 20))
-    ApplicationFactory(office=office, reference="SOON000001", due_on=date(2026, 12, 1))
-    ApplicationFactory(office=OfficeFactory(), reference="ELSEWHERE1", due_on=date(2026, 11, 20))
+    office = OfficeFactory.create()
+    ApplicationFactory.create(office=office, reference="OVERDUE001", due_on=date(2026, 11, 20))
+    ApplicationFactory.create(office=office, reference="SOON000001", due_on=date(2026, 12, 1))
+    ApplicationFactory.create(office=OfficeFactory.create(), reference="ELSEWHERE1", due_on=date(2026, 11, 20))
     client.force_login(supervisor(office))
     with mock.patch("bureau.selectors.office_today", return_value=date(2026, 11, 27)):
         page = client.get("/dashboard/").content.decode()
@@ -158,8 +163,8 @@ def test_supervisor_dashboard_lists_overdue_and_due_soon_of_own_offices(client: 
 
 @pytest.mark.usefixtures("official_calendar")
 @pytest.mark.parametrize("rows", [1, 3])
-def test_dashboard_query_count_does_not_grow(client: Client, django_assert_max_num_queries, rows: int) -> None:  # type: ignore[no-untyped-def]
-    office = OfficeFactory()
+def test_dashboard_query_count_does_not_grow(client: Client, django_assert_max_num_queries, rows: int) -> None:
+    office = OfficeFactory.create()
     ApplicationFactory.create_batch(rows, office=office, due_on=date(2026, 11, 20))
     ApplicationFactory.create_batch(rows, office=office, due_on=date(2026, 12, 1))
     client.force_login(supervisor(office))
@@ -171,7 +176,7 @@ def test_dashboard_query_count_does_not_grow(client: Client, django_assert_max_n
 
 
 def test_clerk_cannot_open_the_dashboard(client: Client) -> None:
-    client.force_login(clerk(OfficeFactory()))
+    client.force_login(clerk(OfficeFactory.create()))
     assert client.get("/dashboard/").status_code == 403
 
 

@@ -20,12 +20,12 @@ from tests.factories import ApplicationFactory, clerk
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_clerks_moving_one_application_at_once_move_it_once() -> None:
-    application = ApplicationFactory()
+    application = ApplicationFactory.create()
     users = [clerk(application.office) for _ in range(8)]
     barrier = threading.Barrier(len(users))
     outcomes: list[str] = []
 
-    def move(user) -> None:  # type: ignore[no-untyped-def]
+    def move(user) -> None:
         copy = Application.objects.get(pk=application.pk)
         barrier.wait()
         try:
