@@ -66,7 +66,11 @@ class OpeningSession(models.Model):
         verbose_name = _("opening session")
         verbose_name_plural = _("opening sessions")
         constraints = [
-            models.CheckConstraint(condition=Q(opens_at__lt=models.F("closes_at")), name="session_opens_before_close")
+            models.CheckConstraint(
+                condition=Q(opens_at__lt=models.F("closes_at")),
+                name="session_opens_before_close",
+                violation_error_message=_("A session must close after it opens."),
+            )
         ]
 
     def __str__(self) -> str:
@@ -217,7 +221,11 @@ class IssuanceRule(models.Model):
         verbose_name = _("issuance rule")
         verbose_name_plural = _("issuance rules")
         constraints = [
-            models.CheckConstraint(condition=Q(count__gte=1, count__lte=366), name="issuance_rule_count_range")
+            models.CheckConstraint(
+                condition=Q(count__gte=1, count__lte=366),
+                name="issuance_rule_count_range",
+                violation_error_message=_("The count must be between 1 and 366."),
+            )
         ]
 
     def __str__(self) -> str:

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -38,7 +39,7 @@ def deadline_preview(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def applicant_status(request: HttpRequest) -> HttpResponse:
-    form = ApplicantStatusForm(request.POST or None)
+    form = ApplicantStatusForm(request.POST if request.method == "POST" else None)
     context: dict[str, Any] = {"form": form}
     if form.is_bound and form.is_valid():
         application = selectors.application_for_applicant(**form.cleaned_data)
@@ -67,7 +68,9 @@ def application_list(request: HttpRequest) -> HttpResponse:
 @staff_required
 @require_http_methods(["GET", "POST"])
 def application_accept(request: HttpRequest) -> HttpResponse:
-    form = ApplicationAcceptForm(request.POST or None, offices=selectors.staff_offices(request.user))
+    form = ApplicationAcceptForm(
+        request.POST if request.method == "POST" else None, offices=selectors.staff_offices(request.user)
+    )
     if form.is_bound and form.is_valid():
         try:
             application = services.application_accept(by=signed_in_user(request), **form.cleaned_data)
@@ -100,11 +103,13 @@ def application_detail(request: HtmxHttpRequest, reference: str) -> HttpResponse
 def application_status(request: HttpRequest, reference: str) -> HttpResponse:
     application = get_object_or_404(selectors.applications_for_staff(request.user), reference=reference)
     form = ApplicationStatusForm(request.POST)
-    if form.is_valid():
-        try:
-            services.application_set_status(application=application, by=signed_in_user(request), **form.cleaned_data)
-        except DomainError as exc:
-            messages.error(request, exc.message)
+    if not form.is_valid():
+        messages.error(request, _("Choose one of the offered steps."))
+        return redirect("application-detail", reference=reference)
+    try:
+        services.application_set_status(application=application, by=signed_in_user(request), **form.cleaned_data)
+    except DomainError as exc:
+        messages.error(request, exc.message)
     return redirect("application-detail", reference=reference)
 
 

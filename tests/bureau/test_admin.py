@@ -144,3 +144,30 @@ def test_load_demo_twice_changes_nothing() -> None:
     assert Office.objects.filter(mode="walk_in_only").count() == 7
     assert User.objects.filter(username="demo-clerk-hz-12").exists()
     assert User.objects.get(username="demo-supervisor").staff.offices.count() == 16
+
+
+def test_opening_session_that_closes_before_it_opens_is_refused(client: Client) -> None:
+    office = OfficeFactory.create()
+    client.force_login(supervisor(office))
+    form = {
+        "name_zh": office.name_zh,
+        "name_en": office.name_en,
+        "address_zh": office.address_zh,
+        "address_en": office.address_en,
+        "position": "1",
+        "sessions-TOTAL_FORMS": "1",
+        "sessions-INITIAL_FORMS": "0",
+        "sessions-MIN_NUM_FORMS": "0",
+        "sessions-MAX_NUM_FORMS": "1000",
+        "sessions-0-day_kind": "weekday",
+        "sessions-0-opens_at": "17:00",
+        "sessions-0-closes_at": "09:00",
+        "counters-TOTAL_FORMS": "0",
+        "counters-INITIAL_FORMS": "0",
+        "counters-MIN_NUM_FORMS": "0",
+        "counters-MAX_NUM_FORMS": "1000",
+    }
+    response = client.post(f"/admin/bureau/office/{office.pk}/change/", form, headers={"accept-language": "en"})
+    assert response.status_code == 200
+    assert "A session must close after it opens." in response.content.decode()
+    assert not office.sessions.exists()

@@ -185,3 +185,27 @@ def test_healthz_reports_each_part(client: Client) -> None:
     assert response.status_code == 200
     assert set(response.json()) == {"status", "database", "cache", "broker"}
     assert response.json()["database"] == "ok"
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {},
+        {"reference": "", "id_number": ""},
+        {"reference": "X" * 33, "id_number": "1"},
+        {"reference": "A", "id_number": "\x00"},
+    ],
+)
+def test_applicant_status_page_bad_input_shows_field_errors(client: Client, form: dict[str, str]) -> None:
+    response = client.post("/status/", form, headers={"accept-language": "en"})
+    assert response.status_code == 200
+    assert 'class="error"' in response.content.decode()
+
+
+def test_status_change_page_with_an_unknown_status_changes_nothing(client: Client) -> None:
+    application = ApplicationFactory.create(reference="ABCDEFGHJK")
+    client.force_login(clerk(application.office))
+    response = client.post("/applications/ABCDEFGHJK/status/", {"status": "lost"})
+    assert response.status_code == 302
+    assert Application.objects.get().status == "accepted"
+    assert application.events.count() == 0
