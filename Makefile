@@ -17,7 +17,10 @@ run: $(BIN)/.installed
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_calendar
 	$(BIN)/python manage.py load_demo
-	$(BIN)/python manage.py runserver $(HOST)
+	$(BIN)/python manage.py load_demo_bookings
+	# django-q2 runs the periodic jobs (open booking days, release holds, no-shows, reminders)
+	$(BIN)/python manage.py qcluster & trap 'kill $$! 2>/dev/null' EXIT; \
+		$(BIN)/python manage.py runserver $(HOST)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

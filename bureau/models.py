@@ -93,6 +93,8 @@ class Service(Bilingual):
     document = models.CharField(_("document"), max_length=16, choices=Document.choices)
     business = models.CharField(_("business type"), max_length=16, choices=Business.choices)
     weekend_service = models.BooleanField(_("served on weekends"), default=False)
+    requirements_zh = models.TextField(_("what to bring (Chinese)"), blank=True)
+    requirements_en = models.TextField(_("what to bring (English)"), blank=True)
 
     class Meta:
         ordering = ["document", "business"]
@@ -106,6 +108,10 @@ class Service(Bilingual):
     @property
     def name(self) -> str:
         return f"{self.get_document_display()} · {self.get_business_display()}"
+
+    @property
+    def requirements(self) -> str:
+        return self.localized("requirements")
 
 
 class Counter(models.Model):

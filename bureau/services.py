@@ -62,7 +62,8 @@ class Conflict(DomainError):
     code = "conflict"
 
 
-def _new_reference() -> str:
+def new_reference() -> str:
+    """A random reference, easy to read aloud; the unique constraint catches the rare clash."""
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
@@ -105,7 +106,7 @@ def application_accept(
     now = timezone.now()
     with transaction.atomic():
         application = Application.objects.create(
-            reference=_new_reference(),
+            reference=new_reference(),
             office=office,
             service=service,
             applicant_name=name,

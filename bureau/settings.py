@@ -128,6 +128,18 @@ Q_CLUSTER = {
     "label": _("Scheduled jobs"),
 }
 
+# Applicant SMS (appointments/sms.py): console by default; file or HTTP gateway by setting.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "appointments.sms.ConsoleBackend")
+SMS_FILE_DIR = os.environ.get("SMS_FILE_DIR", str(BASE_DIR / "sms-outbox"))
+SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
+
+# Booking rate limits (per client address and per ID number); BOOKING_RATE_LIMITS=off
+# turns them off for load tests fired from one address.
+BOOKING_RATE_LIMITS = os.environ.get("BOOKING_RATE_LIMITS", "on") != "off"
+BOOKING_RATE_PER_ADDRESS = (30, 60)  # attempts per seconds
+BOOKING_RATE_PER_ID_NUMBER = (10, 600)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from appointments import api as booking_api
 from bureau import api, views
 from bureau.dashboards import views as dashboard_views
 
@@ -14,6 +15,11 @@ api_v1 = [
     path("applications/", api.ApplicationListCreate.as_view(), name="application-list"),
     path("applications/status/", api.ApplicantStatus.as_view(), name="applicant-status"),
     path("applications/<str:reference>/", api.ApplicationDetail.as_view(), name="application-detail"),
+    path("offices/<str:code>/availability/", booking_api.Availability.as_view(), name="availability"),
+    path("offices/<str:code>/check-ins/", booking_api.CheckIn.as_view(), name="check-in"),
+    path("bookings/", booking_api.BookingCreate.as_view(), name="booking-list"),
+    path("bookings/<str:reference>/", booking_api.BookingDetail.as_view(), name="booking-detail"),
+    path("bookings/<str:reference>/reschedule/", booking_api.BookingReschedule.as_view(), name="booking-reschedule"),
 ]
 
 urlpatterns = [

@@ -164,6 +164,29 @@ OFFICES = [
 WEEKDAY_SESSIONS = [(time(9), time(12)), (time(13, 30), time(17))]
 WEEKEND_SESSIONS = [(time(9), time(12)), (time(13, 30), time(16, 30))]
 
+REQUIREMENTS = {
+    Service.Business.FIRST: (
+        "居民身份证原件；近期彩色证件照（也可现场拍摄）；未成年人需监护人陪同并携带户口簿或出生医学证明。",
+        "Original resident ID card; a recent colour photo (or have one taken on site); minors come with a "
+        "guardian and bring the household register or birth certificate.",
+    ),
+    Service.Business.RENEWAL: (
+        "居民身份证原件；原证件（有效或已过期）；近期彩色证件照（也可现场拍摄）。",
+        "Original resident ID card; the old document (valid or expired); a recent colour photo (or have one "
+        "taken on site).",
+    ),
+    Service.Business.REISSUE: (
+        "居民身份证原件；证件遗失或损毁情况说明；近期彩色证件照（也可现场拍摄）。",
+        "Original resident ID card; a statement on how the document was lost or damaged; a recent colour "
+        "photo (or have one taken on site).",
+    ),
+    Service.Business.ENDORSEMENT: (
+        "居民身份证原件；有效的通行证（电子证件可先在自助签注机办理）。",
+        "Original resident ID card; the valid permit (chip-card permits can use the self-service "
+        "endorsement machines first).",
+    ),
+}
+
 Doc, Biz = Service.Document, Service.Business
 # Weekend service: ordinary passports, Hong Kong/Macao endorsements and Taiwan permits (SPEC 2).
 SERVICES = [
@@ -201,7 +224,14 @@ class Command(BaseCommand):
     def _services(self) -> list[Service]:
         return [
             Service.objects.update_or_create(
-                code=code, defaults={"document": doc, "business": biz, "weekend_service": weekend}
+                code=code,
+                defaults={
+                    "document": doc,
+                    "business": biz,
+                    "weekend_service": weekend,
+                    "requirements_zh": REQUIREMENTS[biz][0],
+                    "requirements_en": REQUIREMENTS[biz][1],
+                },
             )[0]
             for code, doc, biz, weekend in SERVICES
         ]

@@ -1,0 +1,183 @@
+"""Booking API (SPEC 9): availability, bookings, reschedule, staff check-in."""
+
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from appointments import selectors, services
+from appointments.models import Booking, Channel
+from appointments.ratelimit import booking_retry_after
+from bureau.access import signed_in_user
+from bureau.identity import mask_id_number
+from bureau.models import Office, Service
+
+TOKEN_HEADER = OpenApiParameter("X-Booking-Token", location=OpenApiParameter.HEADER, required=True)
+
+
+class Throttled(exceptions.Throttled):
+    default_detail = _("Too many booking attempts. Please wait and try again.")
+
+
+class AvailabilityQuery(serializers.Serializer[None]):
+    service: serializers.SlugRelatedField[Service] = serializers.SlugRelatedField(
+        slug_field="code", queryset=Service.objects.all()
+    )
+    date = serializers.DateField()
+
+
+class OpenSlotSerializer(serializers.Serializer[None]):
+    start = serializers.DateTimeField(source="starts_at")
+    remaining = serializers.IntegerField()
+
+
+class AvailabilitySerializer(serializers.Serializer[dict[str, object]]):
+    date = serializers.DateField()
+    slots = OpenSlotSerializer(many=True)
+
+
+class Availability(APIView):
+    @extend_schema(parameters=[AvailabilityQuery], responses=AvailabilitySerializer)
+    def get(self, request: Request, code: str) -> Response:
+        """Places left per slot for a service on a day (general channel). Days outside the
+        booking window, and walk-in-only offices, have no slots."""
+        office = get_object_or_404(Office, code=code)
+        query = AvailabilityQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        day = query.validated_data["date"]
+        slots = selectors.availability(office=office, service=query.validated_data["service"], day=day)
+        return Response(AvailabilitySerializer({"date": day, "slots": slots}).data)
+
+
+class BookingSerializer(serializers.ModelSerializer[Booking]):
+    office: serializers.SlugRelatedField[Office] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    service: serializers.SlugRelatedField[Service] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    start = serializers.DateTimeField(source="slot.starts_at", read_only=True)
+    id_number = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Booking
+        fields = ["reference", "office", "service", "start", "status", "channel", "name", "id_number"]
+
+    def get_id_number(self, booking: Booking) -> str:
+        return mask_id_number(booking.id_number)
+
+
+class NewBookingSerializer(BookingSerializer):
+    token = serializers.SerializerMethodField()
+
+    class Meta(BookingSerializer.Meta):
+        fields = ["reference", "token", *BookingSerializer.Meta.fields[1:]]
+
+    def get_token(self, booking: Booking) -> str:
+        return services.booking_token(booking.reference)
+
+
+class BookingInput(serializers.Serializer[None]):
+    office: serializers.SlugRelatedField[Office] = serializers.SlugRelatedField(
+        slug_field="code", queryset=Office.objects.all()
+    )
+    service: serializers.SlugRelatedField[Service] = serializers.SlugRelatedField(
+        slug_field="code", queryset=Service.objects.all()
+    )
+    start = serializers.DateTimeField()
+    name = serializers.CharField(max_length=200, allow_blank=True)
+    id_number = serializers.CharField(max_length=40, allow_blank=True)
+    phone = serializers.CharField(max_length=40, allow_blank=True)
+    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.GENERAL)
+    school = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    student_proof = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
+
+
+class IdempotencyKey(serializers.Serializer[None]):
+    key = serializers.RegexField(r"^[A-Za-z0-9_.:-]{8,64}$", required=False)
+
+
+def _client_address(request: Request) -> str:
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+class BookingCreate(APIView):
+    @extend_schema(
+        request=BookingInput,
+        parameters=[OpenApiParameter("Idempotency-Key", location=OpenApiParameter.HEADER, required=False)],
+        responses={201: NewBookingSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        """Book a slot. 409 `slot_full` when no place is left, 403 `blocked` after repeated
+        no-shows, 429 with Retry-After when attempts come too fast."""
+        wait = booking_retry_after(
+            address=_client_address(request), id_number=str(request.data.get("id_number", ""))[:40]
+        )
+        if wait is not None:
+            raise Throttled(wait=wait)
+        key = IdempotencyKey(
+            data={"key": request.headers["Idempotency-Key"]} if "Idempotency-Key" in request.headers else {}
+        )
+        if not key.is_valid():
+            raise serializers.ValidationError({"Idempotency-Key": [_("Use 8 to 64 letters, digits or -_.:")]})
+        data = BookingInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        booking = services.booking_create(idempotency_key=key.validated_data.get("key"), **data.validated_data)
+        return Response(NewBookingSerializer(booking).data, status=status.HTTP_201_CREATED)
+
+
+class BookingByToken(APIView):
+    def _booking(self, request: Request, reference: str) -> Booking:
+        booking = selectors.booking_by_secret(reference, request.headers.get("X-Booking-Token", ""))
+        if booking is None:
+            raise exceptions.NotFound(_("No booking matches this reference and token."))
+        return booking
+
+
+class BookingDetail(BookingByToken):
+    @extend_schema(parameters=[TOKEN_HEADER], responses=BookingSerializer)
+    def get(self, request: Request, reference: str) -> Response:
+        return Response(BookingSerializer(self._booking(request, reference)).data)
+
+    @extend_schema(parameters=[TOKEN_HEADER], responses={204: None})
+    def delete(self, request: Request, reference: str) -> Response:
+        """Cancel the booking (until its slot starts)."""
+        services.booking_cancel(booking=self._booking(request, reference))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RescheduleInput(serializers.Serializer[None]):
+    start = serializers.DateTimeField()
+
+
+class BookingReschedule(BookingByToken):
+    @extend_schema(parameters=[TOKEN_HEADER], request=RescheduleInput, responses=BookingSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        """Move the booking to another slot of the same office and service; the old place
+        is kept until the new one is held."""
+        booking = self._booking(request, reference)
+        wait = booking_retry_after(address=_client_address(request), id_number=booking.id_number)
+        if wait is not None:
+            raise Throttled(wait=wait)
+        data = RescheduleInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        booking = services.booking_reschedule(booking=booking, start=data.validated_data["start"])
+        return Response(BookingSerializer(booking).data)
+
+
+class CheckInInput(serializers.Serializer[None]):
+    code = serializers.CharField(max_length=64)
+
+
+class CheckIn(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=CheckInInput, responses=BookingSerializer)
+    def post(self, request: Request, code: str) -> Response:
+        """Staff: check a booking in by its reference or QR content, at this office, on its
+        day, inside the check-in window; 400 with the reason otherwise."""
+        office = get_object_or_404(Office, code=code)
+        data = CheckInInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        booking = services.booking_check_in(code=data.validated_data["code"], office=office, by=signed_in_user(request))
+        return Response(BookingSerializer(booking).data)

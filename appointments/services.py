@@ -1,0 +1,494 @@
+"""Every write of bookings: slots, booking, cancel, reschedule, check-in, holds, no-shows,
+notifications. Capacity is taken with one conditional UPDATE on the slot row inside the
+booking's transaction; check constraints on the slot back it."""
+
+import hmac
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from appointments import rules
+from appointments.models import Booking, BookingPolicy, Channel, PlaceHold, Slot, SlotTemplate, SmsMessage
+from bureau import selectors as core
+from bureau.identity import IdNumberError, normalize_id_number
+from bureau.models import Office, OpeningSession, Service
+from bureau.services import Conflict, DomainError, NotAllowed, new_reference
+
+OFFICE_TZ = ZoneInfo(settings.OFFICE_TIME_ZONE)
+PUBLIC_CHANNELS = (Channel.GENERAL, Channel.STUDENT)
+
+
+class SlotFull(Conflict):
+    code = "slot_full"
+
+
+class AlreadyBooked(Conflict):
+    code = "already_booked"
+
+
+class Blocked(NotAllowed):
+    code = "blocked"
+
+
+def policy() -> BookingPolicy:
+    return BookingPolicy.objects.get_or_create(pk=1)[0]
+
+
+def booking_token(reference: str) -> str:
+    """The secret of a booking's manage link, derived from the reference and SECRET_KEY so
+    a retried request can be answered with it again without storing it."""
+    return salted_hmac("appointments.booking-token", reference, algorithm="sha256").hexdigest()[:32]
+
+
+def token_matches(booking: Booking, token: str) -> bool:
+    return hmac.compare_digest(booking_token(booking.reference), token or "")
+
+
+def availability_key(office_id: int, day: date) -> str:
+    return f"availability:{office_id}:{day.isoformat()}"
+
+
+def _forget_availability(office_id: int, *starts: datetime) -> None:
+    """After commit, drop the cached availability of the days touched."""
+    keys = {availability_key(office_id, timezone.localtime(s, OFFICE_TZ).date()) for s in starts}
+    transaction.on_commit(lambda: cache.delete_many(list(keys)))
+
+
+def _send(booking: Booking, kind: str, key: str) -> None:
+    from appointments.tasks import send_booking_message
+
+    transaction.on_commit(lambda: send_booking_message.delay(booking.pk, kind, key))
+
+
+# --- slots -----------------------------------------------------------------------------
+
+
+def day_kind_of(day: date) -> str | None:
+    """Which templates apply on a day: working days (make-up days included) take the
+    weekday ones; weekends that are not public holidays the weekend ones; holidays none."""
+    calendar = core.work_calendar()
+    if calendar.is_working_day(day):
+        return OpeningSession.DayKind.WEEKDAY
+    if day in calendar.holidays:
+        return None
+    return OpeningSession.DayKind.WEEKEND
+
+
+def _slots_for(template: SlotTemplate, day: date) -> list[Slot]:
+    step = timedelta(minutes=template.slot_minutes)
+    start = datetime.combine(day, template.starts_at, tzinfo=OFFICE_TZ)
+    end_of_session = datetime.combine(day, template.ends_at, tzinfo=OFFICE_TZ)
+    slots = []
+    while start + step <= end_of_session:
+        slots.append(
+            Slot(
+                office_id=template.office_id,
+                template=template,
+                starts_at=start,
+                ends_at=start + step,
+                general_quota=template.general_quota,
+                student_quota=template.student_quota,
+                enterprise_quota=template.enterprise_quota,
+                emergency_quota=template.emergency_quota,
+            )
+        )
+        start += step
+    return slots
+
+
+def slots_generate(*, today: date | None = None, templates: list[SlotTemplate] | None = None) -> int:
+    """Create the missing slots from tomorrow to the end of the window (plus the day that
+    opens next); existing slots are left as they are. Returns how many were created."""
+    today = today or core.office_today()
+    window = policy().window_days
+    templates = templates or list(SlotTemplate.objects.filter(office__mode=Office.Mode.DUAL_TRACK))
+    rows: list[Slot] = []
+    for offset in range(1, window + 1):
+        day = today + timedelta(days=offset)
+        kind = day_kind_of(day)
+        rows += [slot for t in templates if t.day_kind == kind for slot in _slots_for(t, day)]
+    if not rows:
+        return 0
+    before = Slot.objects.filter(template__in={s.template_id for s in rows}).count()
+    Slot.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    created = Slot.objects.filter(template__in={s.template_id for s in rows}).count() - before
+    for office_id in {s.office_id for s in rows}:
+        cache.delete_many([availability_key(office_id, today + timedelta(days=o)) for o in range(1, window + 1)])
+    return created
+
+
+def template_apply(*, template: SlotTemplate) -> int:
+    """After a template changed: future slots nobody booked are made again from it; slots
+    with bookings are kept as they are. Returns how many slots were created."""
+    with transaction.atomic():
+        Slot.objects.filter(template=template, starts_at__gt=timezone.now(), bookings__isnull=True).filter(
+            **{f"{c}_booked": 0 for c in Channel.values}
+        ).delete()
+        return slots_generate(templates=[template])
+
+
+# --- booking -----------------------------------------------------------------------------
+
+
+def _validated_applicant(
+    *, name: str, id_number: str, phone: str, channel: str, school: str, student_proof: str
+) -> tuple[str, str, str]:
+    errors: dict[str, str] = {}
+    name = name.strip()
+    if not name:
+        errors["name"] = _("Enter your name as on your ID card.")
+    elif len(name) > 60:
+        errors["name"] = _("A name has at most 60 characters.")
+    try:
+        number = normalize_id_number(id_number, today=core.office_today())
+    except IdNumberError as exc:
+        errors["id_number"] = exc.message
+        number = ""
+    mobile = rules.normalize_mobile(phone)
+    if mobile is None:
+        errors["phone"] = _("Enter an 11-digit mainland mobile number, for example 13812345678.")
+    if channel not in PUBLIC_CHANNELS:
+        errors["channel"] = _("Choose general or student session.")
+    if channel == Channel.STUDENT:
+        if not school.strip():
+            errors["school"] = _("Enter your school for a student session.")
+        if not student_proof.strip():
+            errors["student_proof"] = _("Enter the admission notice or student card number.")
+    if errors:
+        field, message = next(iter(errors.items()))
+        raise BookingInputError(message, field=field, errors=errors)
+    return name, number, mobile or ""
+
+
+class BookingInputError(DomainError):
+    """Bad applicant input; `errors` holds a message for every field at fault."""
+
+    def __init__(self, message: str, *, field: str, errors: dict[str, str]) -> None:
+        super().__init__(message, field=field)
+        self.errors = errors
+
+
+def _check_not_blocked(id_number: str, rules_: BookingPolicy, now: datetime) -> None:
+    period = timedelta(days=rules_.no_show_period_days)
+    block = timedelta(days=rules_.block_days)
+    missed = Booking.objects.filter(
+        id_number=id_number, status=Booking.Status.NO_SHOW, slot__starts_at__gte=now - period - block
+    ).values_list("slot__starts_at", flat=True)
+    until = rules.blocked_until(list(missed), limit=rules_.no_show_limit, period=period, block=block)
+    if until and until > now:
+        raise Blocked(
+            _(
+                "Online booking is closed to this ID number until %(date)s after %(n)d missed appointments. "
+                "You can still come as a walk-in."
+            )
+            % {"date": timezone.localtime(until, OFFICE_TZ).date().isoformat(), "n": rules_.no_show_limit}
+        )
+
+
+def _bookable_slot(*, office: Office, service: Service, start: datetime, now: datetime, rules_: BookingPolicy) -> Slot:
+    if office.mode != Office.Mode.DUAL_TRACK:
+        raise DomainError(
+            _("This office takes walk-ins only; no booking is needed."), field="office", code="walk_in_only"
+        )
+    slot = (
+        Slot.objects.select_related("template")
+        .filter(office=office, starts_at=start, template__services=service)
+        .first()
+    )
+    if slot is None:
+        raise DomainError(_("There is no slot for this service at that time."), field="start", code="no_such_slot")
+    if slot.template.day_kind == OpeningSession.DayKind.WEEKEND and not service.weekend_service:
+        raise DomainError(_("This service is not offered at weekends."), field="start", code="no_such_slot")
+    local = timezone.localtime(now, OFFICE_TZ)
+    first, last = rules.bookable_dates(
+        today=local.date(), local_time=local.time(), window_days=rules_.window_days, opens_at=rules_.opens_at
+    )
+    if not first <= timezone.localtime(slot.starts_at, OFFICE_TZ).date() <= last:
+        raise DomainError(
+            _("Only days from %(first)s to %(last)s can be booked now.") % {"first": first, "last": last},
+            field="start",
+            code="outside_window",
+        )
+    return slot
+
+
+def _take_place(slot_id: int, channel: str) -> None:
+    """One place of `channel`, or SlotFull. The WHERE makes it safe under any concurrency."""
+    taken = Slot.objects.filter(pk=slot_id, **{f"{channel}_booked__lt": F(f"{channel}_quota")}).update(
+        **{f"{channel}_booked": F(f"{channel}_booked") + 1}
+    )
+    if not taken:
+        raise SlotFull(_("This slot is fully booked. Please choose another time."))
+
+
+def _hold_place(slot: Slot, channel: str, now: datetime, rules_: BookingPolicy) -> None:
+    """Keep a freed place back for the hold period, or return it at once if there is none."""
+    if rules_.hold_minutes:
+        PlaceHold.objects.create(slot=slot, channel=channel, release_at=now + timedelta(minutes=rules_.hold_minutes))
+    else:
+        Slot.objects.filter(pk=slot.pk).update(**{f"{channel}_booked": F(f"{channel}_booked") - 1})
+
+
+def booking_create(
+    *,
+    office: Office,
+    service: Service,
+    start: datetime,
+    name: str,
+    id_number: str,
+    phone: str,
+    channel: str = Channel.GENERAL,
+    school: str = "",
+    student_proof: str = "",
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> Booking:
+    """Book a place. Takes one place with a conditional UPDATE of the slot row and inserts
+    the booking in the same transaction; confirmation SMS after commit. A repeated
+    Idempotency-Key from the same ID number returns the first booking."""
+    now = now or timezone.now()
+    if idempotency_key:
+        replay = Booking.objects.filter(idempotency_key=idempotency_key).first()
+        if replay is not None:
+            return _replayed(replay, id_number)
+    name, number, mobile = _validated_applicant(
+        name=name, id_number=id_number, phone=phone, channel=channel, school=school, student_proof=student_proof
+    )
+    rules_ = policy()
+    _check_not_blocked(number, rules_, now)
+    slot = _bookable_slot(office=office, service=service, start=start, now=now, rules_=rules_)
+    if Booking.objects.filter(id_number=number, service=service, status=Booking.Status.BOOKED).exists():
+        raise AlreadyBooked(_("This ID number already has a booking for this service."))
+    try:
+        with transaction.atomic():
+            _take_place(slot.pk, channel)
+            booking = Booking.objects.create(
+                reference=new_reference(),
+                office=office,
+                service=service,
+                slot=slot,
+                channel=channel,
+                name=name,
+                id_number=number,
+                phone=mobile,
+                school=school.strip() if channel == Channel.STUDENT else "",
+                student_proof=student_proof.strip() if channel == Channel.STUDENT else "",
+                language=get_language() or settings.LANGUAGE_CODE,
+                created_at=now,
+                changed_at=now,
+                idempotency_key=idempotency_key or None,
+            )
+            _forget_availability(office.pk, slot.starts_at)
+            _send(booking, SmsMessage.Kind.CONFIRMATION, f"confirmation:{booking.pk}")
+    except IntegrityError:
+        # Another request won the race: the same Idempotency-Key, or this ID number and
+        # service. The transaction, and the place it took, are rolled back.
+        if idempotency_key:
+            replay = Booking.objects.filter(idempotency_key=idempotency_key).first()
+            if replay is not None:
+                return _replayed(replay, id_number)
+        raise AlreadyBooked(_("This ID number already has a booking for this service.")) from None
+    return booking
+
+
+def _replayed(booking: Booking, id_number: str) -> Booking:
+    try:
+        same_person = booking.id_number == normalize_id_number(id_number, today=core.office_today())
+    except IdNumberError:
+        same_person = False
+    if not same_person:
+        raise Conflict(_("This Idempotency-Key was used for another booking."), code="idempotency_key_reused")
+    return booking
+
+
+def _before_start(booking: Booking, now: datetime) -> None:
+    if now >= booking.slot.starts_at:
+        raise DomainError(_("The appointment has started; it can no longer be changed."), code="too_late")
+
+
+def booking_cancel(*, booking: Booking, now: datetime | None = None) -> Booking:
+    """Cancel before the slot starts; the place is held back, then returns to the pool."""
+    now = now or timezone.now()
+    _before_start(booking, now)
+    rules_ = policy()
+    with transaction.atomic():
+        moved = Booking.objects.filter(pk=booking.pk, status=Booking.Status.BOOKED).update(
+            status=Booking.Status.CANCELLED, changed_at=now
+        )
+        if not moved:
+            raise Conflict(_("This booking is no longer active."), code="not_active")
+        _hold_place(booking.slot, booking.channel, now, rules_)
+        _forget_availability(booking.office_id, booking.slot.starts_at)
+        _send(booking, SmsMessage.Kind.CANCELLATION, f"cancellation:{booking.pk}")
+    booking.refresh_from_db(fields=["status", "changed_at"])
+    return booking
+
+
+def booking_reschedule(*, booking: Booking, start: datetime, now: datetime | None = None) -> Booking:
+    """Move to another slot of the same office and service in one transaction: the new
+    place is taken (row lock on the booking, conditional UPDATE on the new slot) before the
+    old one is let go, so a full slot leaves the booking where it was."""
+    now = now or timezone.now()
+    rules_ = policy()
+    with transaction.atomic():
+        locked = Booking.objects.select_for_update().select_related("slot").filter(pk=booking.pk).first()
+        if locked is None or locked.status != Booking.Status.BOOKED:
+            raise Conflict(_("This booking is no longer active."), code="not_active")
+        _before_start(locked, now)
+        slot = _bookable_slot(office=locked.office, service=locked.service, start=start, now=now, rules_=rules_)
+        if slot.pk == locked.slot_id:
+            raise DomainError(_("This is already the booked time."), field="start", code="same_slot")
+        _take_place(slot.pk, locked.channel)
+        _hold_place(locked.slot, locked.channel, now, rules_)
+        old_start = locked.slot.starts_at
+        Booking.objects.filter(pk=locked.pk).update(slot=slot, changed_at=now)
+        _forget_availability(locked.office_id, old_start, slot.starts_at)
+        _send(locked, SmsMessage.Kind.CHANGE, f"change:{locked.pk}:{slot.pk}")
+    booking.refresh_from_db()
+    return booking
+
+
+def check_in_code_to_reference(code: str) -> str:
+    """The QR code holds the reference; staff may also type it."""
+    return "".join(code.split()).upper()
+
+
+def booking_check_in(*, code: str, office: Office, by: User, now: datetime | None = None) -> Booking:
+    """Check a booking in at its office on its day inside the check-in window; refuses with
+    the reason otherwise. Conditional on the booking still being active."""
+    now = now or timezone.now()
+    if not core.staff_offices(by).filter(pk=office.pk).exists():
+        raise NotAllowed(_("You are not on the staff of this office."))
+    booking = (
+        Booking.objects.select_related("slot", "office", "service")
+        .filter(reference=check_in_code_to_reference(code))
+        .first()
+    )
+    if booking is None:
+        raise DomainError(_("No booking has this reference."), field="code", code="unknown_booking")
+    if booking.office_id != office.pk:
+        raise DomainError(
+            _("This booking is for %(office)s.") % {"office": booking.office.name}, field="code", code="wrong_office"
+        )
+    if booking.status != Booking.Status.BOOKED:
+        raise DomainError(
+            _("This booking is %(status)s.") % {"status": booking.get_status_display()},
+            field="code",
+            code="not_active",
+        )
+    start = booking.slot.starts_at
+    local_start = timezone.localtime(start, OFFICE_TZ)
+    if local_start.date() != timezone.localtime(now, OFFICE_TZ).date():
+        raise DomainError(
+            _("This booking is for %(date)s, not today.") % {"date": local_start.date().isoformat()},
+            field="code",
+            code="wrong_day",
+        )
+    rules_ = policy()
+    opens = start - timedelta(minutes=rules_.check_in_before_minutes)
+    closes = start + timedelta(minutes=rules_.check_in_after_minutes)
+    if now < opens:
+        raise DomainError(
+            _("Too early: check-in opens at %(time)s.")
+            % {"time": timezone.localtime(opens, OFFICE_TZ).strftime("%H:%M")},
+            field="code",
+            code="too_early",
+        )
+    if now > closes:
+        raise DomainError(
+            _("Too late: check-in closed at %(time)s; please take a walk-in ticket.")
+            % {"time": timezone.localtime(closes, OFFICE_TZ).strftime("%H:%M")},
+            field="code",
+            code="too_late",
+        )
+    moved = Booking.objects.filter(pk=booking.pk, status=Booking.Status.BOOKED).update(
+        status=Booking.Status.CHECKED_IN, changed_at=now, checked_in_at=now, checked_in_by=by
+    )
+    if not moved:
+        raise Conflict(_("This booking was changed a moment ago; try again."), code="not_active")
+    booking.refresh_from_db()
+    return booking
+
+
+# --- housekeeping (django-q2) --------------------------------------------------------------
+
+
+def holds_release(*, now: datetime | None = None) -> int:
+    """Return held places whose time is up to their slots. Each hold is flipped with a
+    conditional UPDATE first, so a second run (or a parallel one) returns nothing twice."""
+    now = now or timezone.now()
+    released = 0
+    for hold in PlaceHold.objects.filter(released=False, release_at__lte=now).select_related("slot"):
+        with transaction.atomic():
+            if not PlaceHold.objects.filter(pk=hold.pk, released=False).update(released=True):
+                continue
+            Slot.objects.filter(pk=hold.slot_id).update(**{f"{hold.channel}_booked": F(f"{hold.channel}_booked") - 1})
+            _forget_availability(hold.slot.office_id, hold.slot.starts_at)
+        released += 1
+    return released
+
+
+def no_shows_sweep(*, now: datetime | None = None) -> int:
+    """Mark bookings not checked in by the end of their check-in window as no-shows."""
+    now = now or timezone.now()
+    closes = now - timedelta(minutes=policy().check_in_after_minutes)
+    return Booking.objects.filter(status=Booking.Status.BOOKED, slot__starts_at__lt=closes).update(
+        status=Booking.Status.NO_SHOW, changed_at=now
+    )
+
+
+def reminders_send(*, today: date | None = None) -> int:
+    """Queue a reminder for every active booking of tomorrow that has none yet."""
+    today = today or core.office_today()
+    tomorrow = today + timedelta(days=1)
+    start = datetime.combine(tomorrow, time.min, tzinfo=OFFICE_TZ)
+    due = Booking.objects.filter(
+        status=Booking.Status.BOOKED, slot__starts_at__gte=start, slot__starts_at__lt=start + timedelta(days=1)
+    ).filter(Q(reminded_at__isnull=True))
+    count = 0
+    for booking in due:
+        with transaction.atomic():
+            if Booking.objects.filter(pk=booking.pk, reminded_at__isnull=True).update(reminded_at=timezone.now()):
+                _send(booking, SmsMessage.Kind.REMINDER, f"reminder:{booking.pk}:{tomorrow.isoformat()}")
+                count += 1
+    return count
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+
+def _message_text(booking: Booking, kind: str) -> str:
+    when = timezone.localtime(booking.slot.starts_at, OFFICE_TZ).strftime("%Y-%m-%d %H:%M")
+    values = {"reference": booking.reference, "office": booking.office.name, "when": when}
+    texts: dict[str, str] = {
+        SmsMessage.Kind.CONFIRMATION: _("Booked: %(when)s at %(office)s, reference %(reference)s. Bring your ID card."),
+        SmsMessage.Kind.CHANGE: _("Your appointment %(reference)s is now at %(when)s, %(office)s."),
+        SmsMessage.Kind.CANCELLATION: _("Your appointment %(reference)s at %(when)s is cancelled."),
+        SmsMessage.Kind.REMINDER: _("Reminder: tomorrow %(when)s at %(office)s, reference %(reference)s."),
+    }
+    return texts[kind] % values
+
+
+def booking_message_send(*, booking_id: int, kind: str, key: str) -> bool:
+    """Send one SMS at most once per key; True if it was sent now. A failed send leaves the
+    message unsent for the task's retry."""
+    from django.utils import translation
+
+    from appointments.sms import send_sms
+
+    booking = Booking.objects.select_related("office", "slot").get(pk=booking_id)
+    message, _created = SmsMessage.objects.get_or_create(key=key, defaults={"booking": booking, "kind": kind})
+    if message.sent_at is not None:
+        return False
+    with translation.override(booking.language):
+        send_sms(booking.phone, _message_text(booking, kind))
+    return bool(SmsMessage.objects.filter(pk=message.pk, sent_at__isnull=True).update(sent_at=timezone.now()))
