@@ -8,7 +8,7 @@ COPY bureau ./bureau
 COPY appointments ./appointments
 COPY walkins ./walkins
 COPY priority ./priority
-RUN pip install --no-cache-dir -c requirements.lock .
+RUN pip install --no-cache-dir -c requirements.lock -e .
 COPY manage.py ./
 COPY templates ./templates
 COPY static ./static

@@ -11,10 +11,10 @@ from rest_framework.views import APIView
 
 from appointments import selectors, services
 from appointments.models import Booking, Channel
-from appointments.ratelimit import booking_retry_after
 from bureau.access import signed_in_user
 from bureau.identity import mask_id_number
 from bureau.models import Office, Service
+from bureau.ratelimit import booking_retry_after
 
 TOKEN_HEADER = OpenApiParameter("X-Booking-Token", location=OpenApiParameter.HEADER, required=True)
 

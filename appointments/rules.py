@@ -1,6 +1,7 @@
 """Pure booking rules: the rolling window, the no-show block, check-in timing, phone numbers."""
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
@@ -27,7 +28,7 @@ def blocked_until(no_shows: Sequence[datetime], *, limit: int, period: timedelta
 
 def normalize_mobile(raw: str) -> str | None:
     """An 11-digit mainland mobile number, spaces, dashes and a +86 prefix dropped."""
-    digits = re.sub(r"[\s-]", "", raw or "")
+    digits = re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", raw or ""))
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("0086"):

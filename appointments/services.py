@@ -66,7 +66,9 @@ def _forget_availability(office_id: int, *starts: datetime) -> None:
 def _send(booking: Booking, kind: str, key: str) -> None:
     from appointments.tasks import send_booking_message
 
-    transaction.on_commit(lambda: send_booking_message.delay(booking.pk, kind, key))
+    # robust: a broker that is down must not fail a committed booking; the message is lost
+    # only if the broker is, and the booking stays the source of truth.
+    transaction.on_commit(lambda: send_booking_message.delay(booking.pk, kind, key), robust=True)
 
 
 # --- slots -----------------------------------------------------------------------------

@@ -143,6 +143,8 @@ class CalendarDayInline(SupervisorAccess, admin.TabularInline[CalendarDay, Calen
     fields = ["date", "kind", "name", "source"]
     readonly_fields = ["source"]
     extra = 3
+    min_num = 1  # a year without a single holiday is a mistake, and would end provisional dates
+    validate_min = True
     supervisors_add_and_delete = True
 
 
@@ -175,7 +177,16 @@ class CalendarDayAdmin(CalendarChangeRecomputes, SupervisorAccess, admin.ModelAd
 
 @admin.register(IssuanceRule)
 class IssuanceRuleAdmin(CalendarChangeRecomputes, SupervisorAccess, admin.ModelAdmin[IssuanceRule]):
+    """The three rules always exist: their count and unit change, nothing else."""
+
     list_display = ["kind", "count", "unit"]
+    readonly_fields = ["kind"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
 
 
 @admin.register(StaffMember)

@@ -11,16 +11,14 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from bureau import selectors, services
 from bureau.access import signed_in_user
+from bureau.forms import date_out_of_range
 from bureau.identity import mask_id_number, mask_name
 from bureau.models import Application, Office, Residency, Service
-
-# Dates the calendar arithmetic will take: far outside this is a typo, not a case.
-EARLIEST_DATE = date(2000, 1, 1)
-LATEST_DATE = date(2099, 12, 31)
 
 
 class OfficeSerializer(serializers.ModelSerializer[Office]):
@@ -56,6 +54,8 @@ class TokenObtain(ObtainAuthToken):
     """Exchange a staff username and password for an API token."""
 
     renderer_classes = ObtainAuthToken.renderer_classes[-1:]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
 
 
 class DeadlinePreviewQuery(serializers.Serializer[None]):
@@ -64,10 +64,8 @@ class DeadlinePreviewQuery(serializers.Serializer[None]):
     expedited = serializers.BooleanField(default=False)
 
     def validate_accepted_on(self, value: date) -> date:
-        if not EARLIEST_DATE <= value <= LATEST_DATE:
-            raise serializers.ValidationError(
-                _("Give a date between %(first)s and %(last)s.") % {"first": EARLIEST_DATE, "last": LATEST_DATE}
-            )
+        if problem := date_out_of_range(value):
+            raise serializers.ValidationError(problem)
         return value
 
 
@@ -187,6 +185,9 @@ class ApplicantLookupInput(serializers.Serializer[None]):
 
 
 class ApplicantStatus(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "lookup"
+
     @extend_schema(
         request=ApplicantLookupInput,
         responses=inline_serializer(

@@ -8,8 +8,15 @@ from django.utils.translation import gettext_lazy as _
 
 from bureau.models import Application, Office, Residency, Service
 
+# Dates the calendar arithmetic will take: far outside this is a typo, not a case.
 EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2099, 12, 31)
+
+
+def date_out_of_range(value: date) -> str | None:
+    if EARLIEST_DATE <= value <= LATEST_DATE:
+        return None
+    return str(_("Give a date between %(first)s and %(last)s.") % {"first": EARLIEST_DATE, "last": LATEST_DATE})
 
 
 class DateInput(forms.DateInput):
@@ -23,10 +30,8 @@ class DeadlinePreviewForm(forms.Form):
 
     def clean_accepted_on(self) -> date:
         value: date = self.cleaned_data["accepted_on"]
-        if not EARLIEST_DATE <= value <= LATEST_DATE:
-            raise forms.ValidationError(
-                _("Give a date between %(first)s and %(last)s."), params={"first": EARLIEST_DATE, "last": LATEST_DATE}
-            )
+        if problem := date_out_of_range(value):
+            raise forms.ValidationError(problem)
         return value
 
 

@@ -5,6 +5,7 @@ they are renamed and created over time, and an unknown one is no reason to turn 
 person away.
 """
 
+import unicodedata
 from datetime import date
 
 from django.utils.translation import gettext_lazy as _
@@ -22,7 +23,8 @@ class IdNumberError(ValueError):
 
 def compact_id_number(raw: str) -> str:
     """Spaces (also inside, as people type them in groups) dropped, a lower-case x made upper-case."""
-    return ric.compact("".join((raw or "").split()))
+    # NFKC turns full-width digits and Ｘ, which Chinese keyboards type, into ASCII.
+    return ric.compact("".join(unicodedata.normalize("NFKC", raw or "").split()))
 
 
 def normalize_id_number(raw: str, *, today: date) -> str:

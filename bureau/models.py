@@ -3,6 +3,7 @@ issuance rules and accepted applications."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import get_language
@@ -157,7 +158,9 @@ class CalendarYear(models.Model):
         PACKAGE = "package", _("chinesecalendar package")
         SUPERVISOR = "supervisor", _("Entered by a supervisor")
 
-    year = models.PositiveSmallIntegerField(_("year"), primary_key=True)
+    year = models.PositiveSmallIntegerField(
+        _("year"), primary_key=True, validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
     source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.SUPERVISOR)
 
     class Meta:

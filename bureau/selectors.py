@@ -22,7 +22,7 @@ def office_today() -> date:
 
 
 def offices_with_sessions() -> QuerySet[Office]:
-    return Office.objects.prefetch_related(
+    return Office.objects.order_by("mode", "position", "code").prefetch_related(
         Prefetch("sessions", queryset=OpeningSession.objects.order_by("day_kind", "opens_at"))
     )
 

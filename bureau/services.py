@@ -19,6 +19,7 @@ from bureau.models import (
     CalendarDay,
     CalendarYear,
     DeadlineRecompute,
+    IssuanceRule,
     Office,
     Residency,
     Service,
@@ -117,7 +118,9 @@ def application_accept(
             accepted_on=selectors.office_today(),
         )
         ApplicationEvent.objects.create(application=application, status=application.status, at=now, by=by)
-        transaction.on_commit(lambda: _send_compute_deadline(application.pk))
+        # robust: a broker that is down must not turn a committed acceptance into an error;
+        # the deadline sweep (django-q2) fills any due date left empty.
+        transaction.on_commit(lambda: _send_compute_deadline(application.pk), robust=True)
     return application
 
 
@@ -127,21 +130,35 @@ def _send_compute_deadline(application_id: int) -> None:
     compute_application_deadline.delay(application_id)
 
 
+def _lock_rules() -> dict[str, IssuanceRule]:
+    """The issuance rules, row-locked: deadline writers take turns, so a run that read an
+    older calendar cannot overwrite the dates of a run that read a newer one."""
+    return {rule.kind: rule for rule in IssuanceRule.objects.select_for_update().order_by("kind")}
+
+
 def application_compute_deadline(*, application_id: int) -> bool:
-    """Write the application's due date from today's calendar and rules; True if it changed."""
-    application = Application.objects.get(pk=application_id)
-    rule = selectors.issuance_rules()[
-        selectors.rule_kind(residency=application.residency, expedited=application.expedited)
-    ]
-    deadline = selectors.deadline_for(
-        calendar=selectors.work_calendar(), rule=rule, accepted_on=application.accepted_on
-    )
-    changed = (
-        Application.objects.filter(pk=application_id)
-        .exclude(due_on=deadline.due_on, provisional=deadline.provisional)
-        .update(due_on=deadline.due_on, provisional=deadline.provisional)
-    )
+    """Write the application's due date from today's calendar and rules; True if it changed.
+    Locks the rule rows for the transaction."""
+    with transaction.atomic():
+        rules = _lock_rules()
+        application = Application.objects.get(pk=application_id)
+        rule = rules[selectors.rule_kind(residency=application.residency, expedited=application.expedited)]
+        deadline = selectors.deadline_for(
+            calendar=selectors.work_calendar(), rule=rule, accepted_on=application.accepted_on
+        )
+        changed = (
+            Application.objects.filter(pk=application_id)
+            .exclude(due_on=deadline.due_on, provisional=deadline.provisional)
+            .update(due_on=deadline.due_on, provisional=deadline.provisional)
+        )
     return bool(changed)
+
+
+def deadlines_fill_missing() -> int:
+    """Compute the due dates a lost task left empty (broker down at acceptance); returns how
+    many were filled."""
+    missing = Application.objects.filter(status__in=Application.OPEN_STATUSES, due_on__isnull=True)
+    return sum(application_compute_deadline(application_id=pk) for pk in missing.values_list("pk", flat=True))
 
 
 def application_set_status(*, application: Application, status: str, by: User, note: str = "") -> Application:
@@ -172,7 +189,7 @@ def application_set_status(*, application: Application, status: str, by: User, n
 def deadlines_request_recompute(*, reason: str) -> DeadlineRecompute:
     """Log a recomputation and send its Celery task after commit."""
     run = DeadlineRecompute.objects.create(reason=reason[:200], requested_at=timezone.now())
-    transaction.on_commit(lambda: _send_recompute(run.pk))
+    transaction.on_commit(lambda: _send_recompute(run.pk), robust=True)
     return run
 
 
@@ -184,21 +201,22 @@ def _send_recompute(run_id: int) -> None:
 
 def deadlines_recompute(*, run_id: int | None = None) -> int:
     """Bring every open application's deadline in line with the calendar and rules; returns
-    how many changed. One UPDATE per (acceptance date, rule) group, touching only rows whose
-    value differs, so running it again changes nothing."""
-    calendar = selectors.work_calendar()
-    rules = selectors.issuance_rules()
-    open_apps = Application.objects.filter(status__in=Application.OPEN_STATUSES)
-    groups = open_apps.values_list("accepted_on", "residency", "expedited").distinct().order_by()
-    changed = 0
-    for accepted_on, residency, expedited in groups:
-        rule = rules[selectors.rule_kind(residency=residency, expedited=expedited)]
-        deadline = selectors.deadline_for(calendar=calendar, rule=rule, accepted_on=accepted_on)
-        group = open_apps.filter(accepted_on=accepted_on, residency=residency, expedited=expedited)
-        changed += group.exclude(Q(due_on=deadline.due_on) & Q(provisional=deadline.provisional)).update(
-            due_on=deadline.due_on, provisional=deadline.provisional
-        )
-    examined = open_apps.count()
+    how many changed. One transaction holding the rule locks; one UPDATE per (acceptance
+    date, rule) group touching only rows whose value differs, so a second run changes nothing."""
+    with transaction.atomic():
+        rules = _lock_rules()
+        calendar = selectors.work_calendar()
+        open_apps = Application.objects.filter(status__in=Application.OPEN_STATUSES)
+        groups = open_apps.values_list("accepted_on", "residency", "expedited").distinct().order_by()
+        changed = 0
+        for accepted_on, residency, expedited in groups:
+            rule = rules[selectors.rule_kind(residency=residency, expedited=expedited)]
+            deadline = selectors.deadline_for(calendar=calendar, rule=rule, accepted_on=accepted_on)
+            group = open_apps.filter(accepted_on=accepted_on, residency=residency, expedited=expedited)
+            changed += group.exclude(Q(due_on=deadline.due_on) & Q(provisional=deadline.provisional)).update(
+                due_on=deadline.due_on, provisional=deadline.provisional
+            )
+        examined = open_apps.count()
     if run_id is not None:
         DeadlineRecompute.objects.filter(pk=run_id).update(
             finished_at=timezone.now(), examined=examined, changed=changed
@@ -234,7 +252,8 @@ def calendar_seed_from_package() -> tuple[int, int]:
     with transaction.atomic():
         existing_years = set(CalendarYear.objects.values_list("year", flat=True))
         CalendarYear.objects.bulk_create(
-            [CalendarYear(year=y, source=CalendarYear.Source.PACKAGE) for y in years if y not in existing_years]
+            [CalendarYear(year=y, source=CalendarYear.Source.PACKAGE) for y in years if y not in existing_years],
+            ignore_conflicts=True,  # a seed running in parallel
         )
         known_days = set(CalendarDay.objects.values_list("date", flat=True))
         new_days = [
@@ -242,5 +261,5 @@ def calendar_seed_from_package() -> tuple[int, int]:
             for day, (kind, name) in sorted(entries.items())
             if day not in known_days
         ]
-        CalendarDay.objects.bulk_create(new_days)
+        CalendarDay.objects.bulk_create(new_days, ignore_conflicts=True)
     return len([y for y in years if y not in existing_years]), len(new_days)

@@ -11,6 +11,11 @@ def compute_application_deadline(application_id: int) -> bool:
     return services.application_compute_deadline(application_id=application_id)
 
 
+def fill_missing_deadlines() -> int:
+    """django-q2 schedule: the safety net for a deadline task that never ran."""
+    return services.deadlines_fill_missing()
+
+
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
 def recompute_deadlines(run_id: int) -> int:
     return services.deadlines_recompute(run_id=run_id)

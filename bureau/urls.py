@@ -1,11 +1,27 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from appointments import api as booking_api
 from bureau import api, views
 from bureau.dashboards import views as dashboard_views
+
+
+class Reference:
+    """References and office codes: letters, digits and dashes only, so nothing odd (a NUL
+    byte, say) reaches a database query."""
+
+    regex = "[A-Za-z0-9-]{1,32}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(Reference, "ref")
 
 api_v1 = [
     path("offices/", api.OfficeList.as_view(), name="office-list"),
@@ -14,12 +30,12 @@ api_v1 = [
     path("deadlines/preview/", api.DeadlinePreview.as_view(), name="deadline-preview"),
     path("applications/", api.ApplicationListCreate.as_view(), name="application-list"),
     path("applications/status/", api.ApplicantStatus.as_view(), name="applicant-status"),
-    path("applications/<str:reference>/", api.ApplicationDetail.as_view(), name="application-detail"),
-    path("offices/<str:code>/availability/", booking_api.Availability.as_view(), name="availability"),
-    path("offices/<str:code>/check-ins/", booking_api.CheckIn.as_view(), name="check-in"),
+    path("applications/<ref:reference>/", api.ApplicationDetail.as_view(), name="application-detail"),
+    path("offices/<ref:code>/availability/", booking_api.Availability.as_view(), name="availability"),
+    path("offices/<ref:code>/check-ins/", booking_api.CheckIn.as_view(), name="check-in"),
     path("bookings/", booking_api.BookingCreate.as_view(), name="booking-list"),
-    path("bookings/<str:reference>/", booking_api.BookingDetail.as_view(), name="booking-detail"),
-    path("bookings/<str:reference>/reschedule/", booking_api.BookingReschedule.as_view(), name="booking-reschedule"),
+    path("bookings/<ref:reference>/", booking_api.BookingDetail.as_view(), name="booking-detail"),
+    path("bookings/<ref:reference>/reschedule/", booking_api.BookingReschedule.as_view(), name="booking-reschedule"),
 ]
 
 urlpatterns = [
@@ -29,8 +45,8 @@ urlpatterns = [
     path("staff/", views.staff_home, name="staff-home"),
     path("applications/", views.application_list, name="application-list"),
     path("applications/new/", views.application_accept, name="application-accept"),
-    path("applications/<str:reference>/", views.application_detail, name="application-detail"),
-    path("applications/<str:reference>/status/", views.application_status, name="application-status"),
+    path("applications/<ref:reference>/", views.application_detail, name="application-detail"),
+    path("applications/<ref:reference>/status/", views.application_status, name="application-status"),
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -18,6 +19,7 @@ from bureau.celery import app as celery_app
 from bureau.forms import ApplicantStatusForm, ApplicationAcceptForm, ApplicationStatusForm, DeadlinePreviewForm
 from bureau.identity import mask_id_number, mask_name
 from bureau.models import Application, StaffMember
+from bureau.ratelimit import retry_after
 from bureau.services import STATUS_FLOW, DomainError
 
 
@@ -34,13 +36,18 @@ def deadline_preview(request: HtmxHttpRequest) -> HttpResponse:
         deadline = selectors.deadline_preview(**form.cleaned_data)
     template = "bureau/_deadline_result.html" if request.htmx else "bureau/deadline_preview.html"
     context = {"form": form, "deadline": deadline, "rules": selectors.issuance_rules().values()}
-    return render(request, template, context)
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])  # the fragment and the page share a URL
+    return response
 
 
 @require_http_methods(["GET", "POST"])
 def applicant_status(request: HttpRequest) -> HttpResponse:
     form = ApplicantStatusForm(request.POST if request.method == "POST" else None)
     context: dict[str, Any] = {"form": form}
+    if form.is_bound and retry_after(f"lookup:{request.META.get('REMOTE_ADDR', '')}", limit=20, window=60):
+        form.add_error(None, _("Too many look-ups from this device. Please wait a minute."))
+        return render(request, "bureau/applicant_status.html", context, status=429)
     if form.is_bound and form.is_valid():
         application = selectors.application_for_applicant(**form.cleaned_data)
         context["application"] = application
@@ -86,7 +93,7 @@ def application_accept(request: HttpRequest) -> HttpResponse:
 def application_detail(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     application = get_object_or_404(selectors.applications_for_staff(request.user), reference=reference)
     template = "bureau/_application_deadline.html" if request.htmx else "bureau/application_detail.html"
-    return render(
+    response = render(
         request,
         template,
         {
@@ -96,6 +103,8 @@ def application_detail(request: HtmxHttpRequest, reference: str) -> HttpResponse
             "events": application.events.select_related("by"),
         },
     )
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @staff_required

@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from pytest_django.fixtures import SettingsWrapper
 
@@ -43,6 +44,12 @@ def _fast_and_eager(settings: SettingsWrapper) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Celery reads its configuration from Django's settings as they are at each access.
     settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Rate-limit counters and cached availability do not leak from one test to the next."""
+    cache.clear()
 
 
 @pytest.fixture

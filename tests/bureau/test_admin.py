@@ -171,3 +171,46 @@ def test_opening_session_that_closes_before_it_opens_is_refused(client: Client) 
     assert response.status_code == 200
     assert "A session must close after it opens." in response.content.decode()
     assert not office.sessions.exists()
+
+
+def test_issuance_rules_cannot_be_added_deleted_or_renamed(client: Client) -> None:
+    client.force_login(supervisor(OfficeFactory.create()))
+    rule = IssuanceRule.objects.get(kind="expedited")
+    assert client.get("/admin/bureau/issuancerule/add/").status_code == 403
+    assert client.post(f"/admin/bureau/issuancerule/{rule.pk}/delete/", {"post": "yes"}).status_code == 403
+    client.post(
+        f"/admin/bureau/issuancerule/{rule.pk}/change/", {"kind": "in_province", "count": "5", "unit": "working_days"}
+    )
+    assert IssuanceRule.objects.filter(kind="expedited").count() == 1
+
+
+@pytest.mark.parametrize("year", ["1999", "2101", "32767"])
+def test_calendar_year_out_of_range_is_refused(client: Client, year: str) -> None:
+    client.force_login(supervisor(OfficeFactory.create()))
+    form = {
+        "year": year,
+        "days-TOTAL_FORMS": "1",
+        "days-INITIAL_FORMS": "0",
+        "days-MIN_NUM_FORMS": "1",
+        "days-MAX_NUM_FORMS": "1000",
+        "days-0-date": f"{year}-01-01" if year != "32767" else "2030-01-01",
+        "days-0-kind": "holiday",
+        "days-0-name": "元旦",
+    }
+    response = client.post("/admin/bureau/calendaryear/add/", form)
+    assert response.status_code == 200
+    assert not CalendarYear.objects.filter(year=int(year)).exists()
+
+
+def test_calendar_year_without_days_is_refused(client: Client) -> None:
+    client.force_login(supervisor(OfficeFactory.create()))
+    form = {
+        "year": "2030",
+        "days-TOTAL_FORMS": "0",
+        "days-INITIAL_FORMS": "0",
+        "days-MIN_NUM_FORMS": "1",
+        "days-MAX_NUM_FORMS": "1000",
+    }
+    response = client.post("/admin/bureau/calendaryear/add/", form)
+    assert response.status_code == 200
+    assert not CalendarYear.objects.filter(year=2030).exists()

@@ -288,3 +288,25 @@ def test_openapi_schema_and_offline_docs(client: Client) -> None:
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"/static/drf_spectacular_sidecar/swagger-ui-dist/" in docs.content
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/applications/AB%00CD/",
+        "/api/v1/bookings/AB%00CD/",
+        "/api/v1/offices/H%00Z/availability/",
+        "/applications/AB%00CD/",
+    ],
+)
+def test_odd_characters_in_path_are_404_not_500(client: Client, url: str) -> None:
+    assert client.get(url).status_code == 404
+
+
+def test_token_endpoint_is_throttled_with_retry_after(client: Client) -> None:
+    for _ in range(10):
+        client.post("/api/v1/auth/token/", {"username": "x", "password": "y"})
+    response = client.post("/api/v1/auth/token/", {"username": "x", "password": "y"})
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert response.json()["code"] == "throttled"

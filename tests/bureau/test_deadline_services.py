@@ -220,8 +220,28 @@ def test_deadlines_request_recompute_sends_nothing_before_commit(django_capture_
     ):
         run = services.deadlines_request_recompute(reason="test")
         assert delay.call_count == 0
+    assert len(callbacks) == 1
     for callback in callbacks:
         with mock.patch("bureau.tasks.recompute_deadlines.delay") as delay:
             callback()
             delay.assert_called_once_with(run.pk)
     assert DeadlineRecompute.objects.get().requested_at <= timezone.now()
+
+
+@pytest.mark.usefixtures("official_calendar")
+def test_broker_down_at_acceptance_still_accepts_and_the_sweep_fills_the_date(
+    django_capture_on_commit_callbacks,
+) -> None:
+    office = OfficeFactory.create()
+    with (
+        mock.patch("bureau.tasks.compute_application_deadline.delay", side_effect=ConnectionError("broker down")),
+        mock.patch("bureau.selectors.office_today", return_value=date(2026, 9, 30)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        application = _accept(office, clerk(office))
+    application.refresh_from_db()
+    assert application.due_on is None
+    assert services.deadlines_fill_missing() == 1
+    application.refresh_from_db()
+    assert application.due_on == date(2026, 10, 15)
+    assert services.deadlines_fill_missing() == 0

@@ -18,6 +18,7 @@ TODAY = date(2026, 11, 27)
         ("440300198511105416", "440300198511105416"),
         ("330102200002290015", "330102200002290015"),  # born on a leap day
         ("990106199001011232", "990106199001011232"),  # unknown area code: not a reason to refuse
+        ("３３０１０６１９９００１０１１２３Ｘ", "33010619900101123X"),  # full-width, as Chinese keyboards type
     ],
 )
 def test_normalize_id_number_accepts_valid_numbers(raw: str, normalized: str) -> None:

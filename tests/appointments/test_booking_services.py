@@ -1,0 +1,342 @@
+"""Booking rules: capacity, one active booking, window, cancel + hold, reschedule,
+check-in window, no-shows, reminders, notifications."""
+
+from datetime import time, timedelta
+from unittest import mock
+
+import pytest
+from django.test import override_settings
+
+from appointments import services
+from appointments.models import Booking, BookingPolicy, PlaceHold, Slot, SlotTemplate, SmsMessage
+from appointments.services import AlreadyBooked, Blocked, BookingInputError, SlotFull
+from bureau.services import Conflict, DomainError, NotAllowed
+from tests.appointments.conftest import NOW, TODAY, at
+from tests.factories import OfficeFactory, ServiceFactory, clerk
+
+pytestmark = pytest.mark.django_db
+
+IDS = ["33010619900101123X", "11010519491231002X", "440300198511105416", "330102200002290015"]
+
+
+def book(office, service, start, id_number=IDS[0], now=NOW, **extra):
+    fields = {"name": "王小晶", "id_number": id_number, "phone": "13812345678"}
+    return services.booking_create(office=office, service=service, start=start, now=now, **{**fields, **extra})
+
+
+def test_slots_generate_follows_the_calendar_and_is_idempotent(template, official_calendar) -> None:
+    created = services.slots_generate(today=TODAY)
+    # Dec 2-15: 10 working days (weekends have no weekday template), 2 half-hour slots each
+    assert created == 20
+    assert services.slots_generate(today=TODAY) == 0
+    first = Slot.objects.order_by("starts_at").first()
+    assert first is not None
+    assert (first.starts_at, first.ends_at, first.general_quota) == (at(2, 9), at(2, 9, 30), 3)
+
+
+def test_slots_generate_skips_holidays_and_opens_make_up_days(office, service, official_calendar) -> None:
+    weekday = SlotTemplate.objects.create(office=office, day_kind="weekday", starts_at=time(9), ends_at=time(9, 30))
+    weekend = SlotTemplate.objects.create(office=office, day_kind="weekend", starts_at=time(9), ends_at=time(9, 30))
+    services.slots_generate(today=TODAY.replace(month=9, day=27), templates=[weekday, weekend])
+    days = {s.starts_at.astimezone(at(1, 0).tzinfo).date().isoformat(): s.template_id for s in Slot.objects.all()}
+    assert "2026-10-01" not in days  # National Day: closed
+    assert days["2026-10-10"] == weekday.pk  # make-up Saturday: a working day
+    assert days["2026-10-11"] == weekend.pk  # ordinary Sunday: weekend sessions
+    assert days["2026-09-28"] == weekday.pk
+
+
+def test_booking_takes_a_place_and_sends_confirmation_after_commit(
+    office, service, slot, django_capture_on_commit_callbacks, settings, tmp_path
+) -> None:
+    settings.SMS_BACKEND = "appointments.sms.FileBackend"
+    settings.SMS_FILE_DIR = str(tmp_path)
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = book(office, service, at(2, 9), id_number="33010619900101123x", phone="138 1234 5678")
+    slot.refresh_from_db()
+    assert slot.general_booked == 1
+    assert (booking.status, booking.id_number, booking.phone) == ("booked", IDS[0], "13812345678")
+    sent = [p.read_text() for p in tmp_path.iterdir()]
+    assert len(sent) == 1
+    assert booking.reference in sent[0]
+    assert SmsMessage.objects.get().sent_at is not None
+
+
+def test_full_slot_is_slot_full_and_writes_nothing(office, service, slot) -> None:
+    for number in IDS[:3]:
+        book(office, service, at(2, 9), id_number=number)
+    with pytest.raises(SlotFull):
+        book(office, service, at(2, 9), id_number=IDS[3])
+    slot.refresh_from_db()
+    assert slot.general_booked == 3
+    assert Booking.objects.count() == 3
+
+
+def test_student_channel_uses_its_own_quota_and_needs_proof(office, service, slot) -> None:
+    with pytest.raises(BookingInputError) as caught:
+        book(office, service, at(2, 9), channel="student")
+    assert set(caught.value.errors) == {"school", "student_proof"}
+    book(office, service, at(2, 9), channel="student", school="浙江大学", student_proof="ZJU2026001")
+    with pytest.raises(SlotFull):
+        book(office, service, at(2, 9), id_number=IDS[1], channel="student", school="浙大", student_proof="X1")
+    slot.refresh_from_db()
+    assert (slot.student_booked, slot.general_booked) == (1, 0)
+
+
+def test_one_active_booking_per_id_number_and_service(office, service, slot) -> None:
+    book(office, service, at(2, 9))
+    with pytest.raises(AlreadyBooked):
+        book(office, service, at(2, 9, 30))
+    other_service = ServiceFactory.create(document="taiwan", business="first")
+    slot.template.services.add(other_service)
+    book(office, other_service, at(2, 9, 30))  # another service is fine
+    assert Booking.objects.count() == 2
+
+
+def test_idempotency_key_returns_the_same_booking_and_refuses_another_person(office, service, slot) -> None:
+    first = book(office, service, at(2, 9), idempotency_key="retry-key-0001")
+    again = book(office, service, at(2, 9), idempotency_key="retry-key-0001")
+    assert again.pk == first.pk
+    with pytest.raises(Conflict) as caught:
+        book(office, service, at(2, 9), id_number=IDS[1], idempotency_key="retry-key-0001")
+    assert caught.value.code == "idempotency_key_reused"
+    slot.refresh_from_db()
+    assert slot.general_booked == 1
+
+
+@pytest.mark.parametrize(
+    ("start", "now", "code"),
+    [
+        (at(16, 9), NOW, "outside_window"),  # Dec 16 opens only tomorrow at 08:00
+        (at(16, 9), at(2, 7, 59), "outside_window"),
+        (at(1, 9), NOW, "no_such_slot"),  # today has no generated slot: booking starts tomorrow
+        (at(2, 9, 15), NOW, "no_such_slot"),
+    ],
+)
+def test_booking_outside_the_window_or_off_the_grid_is_refused(office, service, slots, start, now, code) -> None:
+    services.slots_generate(today=TODAY + timedelta(days=1))  # Dec 16 exists
+    with pytest.raises(DomainError) as caught:
+        book(office, service, start, now=now)
+    assert caught.value.code == code
+
+
+def test_last_day_opens_at_the_opening_hour(office, service, slots) -> None:
+    services.slots_generate(today=TODAY + timedelta(days=1))
+    assert book(office, service, at(16, 9), now=at(2, 8, 0)).slot.starts_at == at(16, 9)
+
+
+def test_applicant_clock_in_another_zone_books_the_same_slot(office, service, slot) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    # 09:00 in Hangzhou is 02:00 in Paris (UTC+1 in December)
+    paris = datetime(2026, 12, 2, 2, 0, tzinfo=ZoneInfo("Europe/Paris"))
+    assert book(office, service, paris).slot_id == slot.pk
+
+
+def test_walk_in_only_office_takes_no_booking(service, slots) -> None:
+    walk_in = OfficeFactory.create(mode="walk_in_only")
+    with pytest.raises(DomainError) as caught:
+        book(walk_in, service, at(2, 9))
+    assert caught.value.code == "walk_in_only"
+
+
+def test_weekend_slot_refuses_a_weekday_only_service(office, official_calendar) -> None:
+    weekday_only = ServiceFactory.create(document="hk_macao", business="first", weekend_service=False)
+    weekend = SlotTemplate.objects.create(office=office, day_kind="weekend", starts_at=time(9), ends_at=time(9, 30))
+    weekend.services.set([weekday_only])
+    services.slots_generate(today=TODAY)
+    with pytest.raises(DomainError) as caught:
+        book(office, weekday_only, at(5, 9))  # Saturday
+    assert caught.value.code == "no_such_slot"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"name": " "}, "name"),
+        ({"name": "名" * 61}, "name"),
+        ({"id_number": "330106199001011234"}, "id_number"),
+        ({"id_number": "330106900101123"}, "id_number"),
+        ({"phone": "12345"}, "phone"),
+        ({"channel": "enterprise"}, "channel"),
+        ({"channel": "emergency"}, "channel"),
+    ],
+)
+def test_bad_applicant_input_names_the_field_and_writes_nothing(office, service, slot, fields, field) -> None:
+    with pytest.raises(BookingInputError) as caught:
+        book(office, service, at(2, 9), **fields)
+    assert field in caught.value.errors
+    slot.refresh_from_db()
+    assert slot.general_booked == 0
+    assert Booking.objects.count() == 0
+
+
+def test_cancel_holds_the_place_then_returns_it(office, service, slot) -> None:
+    for number in IDS[:3]:
+        booking = book(office, service, at(2, 9), id_number=number)
+    services.booking_cancel(booking=booking, now=NOW)
+    with pytest.raises(SlotFull):
+        book(office, service, at(2, 9), id_number=IDS[3])  # held back for 30 minutes
+    assert services.holds_release(now=NOW + timedelta(minutes=29)) == 0
+    assert services.holds_release(now=NOW + timedelta(minutes=30)) == 1
+    assert services.holds_release(now=NOW + timedelta(minutes=31)) == 0  # idempotent
+    book(office, service, at(2, 9), id_number=IDS[3], now=NOW + timedelta(minutes=31))
+    slot.refresh_from_db()
+    assert slot.general_booked == 3
+
+
+def test_cancel_twice_or_after_start_is_refused(office, service, slot) -> None:
+    booking = book(office, service, at(2, 9))
+    with pytest.raises(DomainError) as caught:
+        services.booking_cancel(booking=booking, now=at(2, 9))
+    assert caught.value.code == "too_late"
+    services.booking_cancel(booking=booking, now=NOW)
+    with pytest.raises(Conflict):
+        services.booking_cancel(booking=booking, now=NOW)
+    assert PlaceHold.objects.count() == 1
+
+
+def test_cancel_without_hold_returns_the_place_at_once(office, service, slot) -> None:
+    BookingPolicy.objects.filter(pk=1).update(hold_minutes=0)
+    booking = book(office, service, at(2, 9))
+    services.booking_cancel(booking=booking, now=NOW)
+    slot.refresh_from_db()
+    assert slot.general_booked == 0
+
+
+def test_reschedule_moves_the_booking_and_holds_the_old_place(
+    office, service, slot, django_capture_on_commit_callbacks
+) -> None:
+    booking = book(office, service, at(2, 9))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.booking_reschedule(booking=booking, start=at(3, 9, 30), now=NOW)
+    booking.refresh_from_db()
+    assert (booking.slot.starts_at, booking.reference, booking.status) == (at(3, 9, 30), booking.reference, "booked")
+    slot.refresh_from_db()
+    assert slot.general_booked == 1  # still held
+    assert booking.slot.general_booked == 1
+    assert list(SmsMessage.objects.values_list("kind", flat=True)) == ["change"]
+
+
+def test_reschedule_into_a_full_slot_keeps_the_old_place(office, service, slot) -> None:
+    for number in IDS[1:4]:
+        book(office, service, at(3, 9), id_number=number)
+    booking = book(office, service, at(2, 9))
+    with pytest.raises(SlotFull):
+        services.booking_reschedule(booking=booking, start=at(3, 9), now=NOW)
+    booking.refresh_from_db()
+    slot.refresh_from_db()
+    assert (booking.slot_id, slot.general_booked) == (slot.pk, 1)
+    assert PlaceHold.objects.count() == 0
+
+
+def test_reschedule_to_the_same_slot_or_a_cancelled_booking_is_refused(office, service, slot) -> None:
+    booking = book(office, service, at(2, 9))
+    with pytest.raises(DomainError) as caught:
+        services.booking_reschedule(booking=booking, start=at(2, 9), now=NOW)
+    assert caught.value.code == "same_slot"
+    services.booking_cancel(booking=booking, now=NOW)
+    with pytest.raises(Conflict):
+        services.booking_reschedule(booking=booking, start=at(3, 9), now=NOW)
+
+
+@pytest.fixture
+def desk(office):
+    return clerk(office)
+
+
+@pytest.mark.parametrize(
+    ("now", "code"),
+    [
+        (at(2, 8, 29, 59), "too_early"),
+        (at(2, 9, 15, 1), "too_late"),
+        (at(1, 9), "wrong_day"),
+    ],
+)
+def test_check_in_outside_its_window_is_refused_with_the_reason(office, service, slot, desk, now, code) -> None:
+    booking = book(office, service, at(2, 9))
+    with pytest.raises(DomainError) as caught:
+        services.booking_check_in(code=booking.reference, office=office, by=desk, now=now)
+    assert caught.value.code == code
+    booking.refresh_from_db()
+    assert booking.status == "booked"
+
+
+@pytest.mark.parametrize("now", [at(2, 8, 30), at(2, 9), at(2, 9, 15)])
+def test_check_in_inside_the_window_by_qr_content(office, service, slot, desk, now) -> None:
+    booking = book(office, service, at(2, 9))
+    checked = services.booking_check_in(code=f" {booking.reference.lower()} ", office=office, by=desk, now=now)
+    assert (checked.status, checked.checked_in_by) == ("checked_in", desk)
+    with pytest.raises(DomainError) as caught:
+        services.booking_check_in(code=booking.reference, office=office, by=desk, now=now)
+    assert caught.value.code == "not_active"
+
+
+def test_check_in_at_the_wrong_office_or_unknown_reference(office, service, slot, desk) -> None:
+    booking = book(office, service, at(2, 9))
+    other = OfficeFactory.create()
+    with pytest.raises(DomainError) as caught:
+        services.booking_check_in(code=booking.reference, office=other, by=clerk(other), now=at(2, 9))
+    assert caught.value.code == "wrong_office"
+    with pytest.raises(DomainError) as caught:
+        services.booking_check_in(code="NOSUCHREF", office=office, by=desk, now=at(2, 9))
+    assert caught.value.code == "unknown_booking"
+    with pytest.raises(NotAllowed):
+        services.booking_check_in(code=booking.reference, office=office, by=clerk(other), now=at(2, 9))
+
+
+def test_no_show_sweep_marks_after_the_check_in_window_only(office, service, slot) -> None:
+    booking = book(office, service, at(2, 9))
+    assert services.no_shows_sweep(now=at(2, 9, 15)) == 0
+    assert services.no_shows_sweep(now=at(2, 9, 15, 1)) == 1
+    assert services.no_shows_sweep(now=at(2, 10)) == 0
+    booking.refresh_from_db()
+    assert booking.status == "no_show"
+
+
+def test_three_no_shows_block_online_booking_with_a_reason(office, service, slots) -> None:
+    for day in (2, 3, 4):
+        book(office, service, at(day, 9), now=NOW)
+        services.no_shows_sweep(now=at(day, 10))
+    with pytest.raises(Blocked) as caught:
+        book(office, service, at(7, 9), now=at(4, 11))
+    assert "2027-01-03" in caught.value.message
+    assert Booking.objects.filter(status="booked").count() == 0
+
+
+def test_reminders_go_once_for_tomorrows_bookings(office, service, slot, django_capture_on_commit_callbacks) -> None:
+    book(office, service, at(2, 9))
+    book(office, service, at(3, 9), id_number=IDS[1])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.reminders_send(today=TODAY) == 1
+        assert services.reminders_send(today=TODAY) == 0
+    assert SmsMessage.objects.filter(kind="reminder").count() == 1
+
+
+def test_message_send_is_idempotent_and_retries_after_a_failure(office, service, slot) -> None:
+    booking = book(office, service, at(2, 9))
+    with (
+        override_settings(SMS_BACKEND="appointments.sms.HttpGatewayBackend", SMS_GATEWAY_URL="http://127.0.0.1:9/"),
+        pytest.raises(OSError),
+    ):
+        services.booking_message_send(booking_id=booking.pk, kind="confirmation", key="k1")
+    assert SmsMessage.objects.get(key="k1").sent_at is None
+    with mock.patch("appointments.sms.ConsoleBackend.send") as send:
+        assert services.booking_message_send(booking_id=booking.pk, kind="confirmation", key="k1") is True
+        assert services.booking_message_send(booking_id=booking.pk, kind="confirmation", key="k1") is False
+    assert send.call_count == 1
+    phone, text = send.call_args.args
+    assert phone == "13812345678"
+    assert booking.reference in text
+
+
+def test_template_change_remakes_only_unbooked_slots(office, service, template, slot) -> None:
+    book(office, service, at(2, 9))
+    SlotTemplate.objects.filter(pk=template.pk).update(general_quota=5)
+    template.refresh_from_db()
+    with mock.patch("django.utils.timezone.now", return_value=NOW):
+        services.template_apply(template=template)
+    kept = Slot.objects.get(starts_at=at(2, 9))
+    remade = Slot.objects.get(starts_at=at(2, 9, 30))
+    assert (kept.pk, kept.general_quota, kept.general_booked) == (slot.pk, 3, 1)
+    assert remade.general_quota == 5
