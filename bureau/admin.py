@@ -5,6 +5,7 @@ rules send a recomputation of open deadlines after commit."""
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
@@ -138,13 +139,21 @@ class CalendarChangeRecomputes:
         self._recompute(request, gettext("calendar entries deleted"))
 
 
+class AtLeastOneDay(BaseInlineFormSet[CalendarDay, CalendarYear, ModelForm[CalendarDay]]):
+    """A year without a single holiday is a mistake, and would end provisional deadlines."""
+
+    def clean(self) -> None:
+        super().clean()
+        if not any(form.cleaned_data and not form.cleaned_data.get("DELETE") for form in self.forms):
+            raise ValidationError(_("Enter at least one holiday or make-up working day of the year."))
+
+
 class CalendarDayInline(SupervisorAccess, admin.TabularInline[CalendarDay, CalendarYear]):
     model = CalendarDay
     fields = ["date", "kind", "name", "source"]
     readonly_fields = ["source"]
     extra = 3
-    min_num = 1  # a year without a single holiday is a mistake, and would end provisional dates
-    validate_min = True
+    formset = AtLeastOneDay
     supervisors_add_and_delete = True
 
 
