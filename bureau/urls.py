@@ -4,6 +4,7 @@ from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from appointments import api as booking_api
+from appointments import views as booking_views
 from bureau import api, views
 from bureau.dashboards import views as dashboard_views
 
@@ -47,6 +48,12 @@ urlpatterns = [
     path("applications/new/", views.application_accept, name="application-accept"),
     path("applications/<ref:reference>/", views.application_detail, name="application-detail"),
     path("applications/<ref:reference>/status/", views.application_status, name="application-status"),
+    path("book/", booking_views.office_list, name="book"),
+    path("book/<ref:code>/", booking_views.book, name="book-office"),
+    path("book/manage/<ref:reference>/<ref:token>/", booking_views.manage, name="booking-manage"),
+    path("book/manage/<ref:reference>/<ref:token>/cancel/", booking_views.cancel, name="booking-cancel"),
+    path("book/manage/<ref:reference>/<ref:token>/reschedule/", booking_views.reschedule, name="booking-reschedule"),
+    path("book/manage/<ref:reference>/<ref:token>/calendar.ics", booking_views.ics, name="booking-ics"),
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -1,0 +1,190 @@
+"""Booking pages: choose an office, a service, a day and a slot; book; see, cancel or move
+the booking through its secret manage link."""
+
+from datetime import date, timedelta
+from typing import Any
+
+import segno
+from django.contrib import messages
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from icalendar import Calendar, Event
+
+from appointments import selectors, services
+from appointments.forms import ApplicantForm, RescheduleForm, SlotChoiceForm
+from appointments.models import Booking, Channel
+from appointments.services import BookingInputError
+from bureau import selectors as core
+from bureau.models import Office, Service
+from bureau.ratelimit import booking_retry_after
+from bureau.services import Conflict, DomainError, NotAllowed
+
+
+def _bookable_days() -> list[date]:
+    first, last = selectors.bookable_range()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _day_choices(days: list[date]) -> list[tuple[str, str]]:
+    return [(d.isoformat(), f"{date_format(d, 'MONTH_DAY_FORMAT')} {date_format(d, 'l')}") for d in days]
+
+
+def _slot_rows(office: Office, service: Service, day: date) -> list[dict[str, Any]]:
+    general = selectors.availability(office=office, service=service, day=day)
+    student = selectors.availability(office=office, service=service, day=day, channel=Channel.STUDENT)
+    return [
+        {"start": g.starts_at, "remaining": g.remaining, "student_remaining": s.remaining}
+        for g, s in zip(general, student, strict=True)
+    ]
+
+
+def _office_services(office: Office) -> QuerySet[Service]:
+    return Service.objects.filter(slot_templates__office=office).distinct()
+
+
+@require_GET
+def office_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "appointments/offices.html", {"offices": core.offices_with_sessions()})
+
+
+@require_http_methods(["GET", "POST"])
+def book(request: HttpRequest, code: str) -> HttpResponse:
+    office = get_object_or_404(core.offices_with_sessions(), code=code)
+    if office.mode != Office.Mode.DUAL_TRACK:
+        return render(request, "appointments/walk_in_office.html", {"office": office})
+    posted = request.method == "POST"
+    choice = SlotChoiceForm(
+        (request.POST if posted else request.GET) or None,
+        services=_office_services(office),
+        days=_day_choices(_bookable_days()),
+    )
+    applicant = ApplicantForm(request.POST if posted else None)
+    status = 200
+    if posted and choice.is_valid() and applicant.is_valid():
+        booking, status = _try_booking(request, office, choice.cleaned_data["service"], applicant)
+        if booking is not None:
+            token = services.booking_token(booking.reference)
+            return redirect(f"{reverse('booking-manage', args=[booking.reference, token])}?new=1")
+    slots = None
+    if choice.is_valid():
+        slots = _slot_rows(office, choice.cleaned_data["service"], choice.cleaned_data["date"])
+    context = {"office": office, "choice": choice, "applicant": applicant, "slots": slots}
+    return render(request, "appointments/book.html", context, status=status)
+
+
+def _try_booking(
+    request: HttpRequest, office: Office, service: Service, applicant: ApplicantForm
+) -> tuple[Booking | None, int]:
+    """The booking, or None and the HTTP status with the errors put on the form."""
+    wait = booking_retry_after(
+        address=request.META.get("REMOTE_ADDR", ""), id_number=applicant.cleaned_data["id_number"]
+    )
+    if wait is not None:
+        applicant.add_error(None, _("Too many booking attempts. Please wait %(s)d seconds.") % {"s": wait})
+        return None, 429
+    try:
+        return services.booking_create(office=office, service=service, **applicant.cleaned_data), 201
+    except BookingInputError as exc:
+        for field, message in exc.errors.items():
+            applicant.add_error(field if field in applicant.fields else None, message)
+        return None, 400
+    except NotAllowed as exc:
+        applicant.add_error(None, exc.message)
+        return None, 403
+    except DomainError as exc:
+        applicant.add_error("start", exc.message)
+        return None, 409 if isinstance(exc, Conflict) else 400
+
+
+def _booking_or_404(reference: str, token: str) -> Booking:
+    booking = selectors.booking_by_secret(reference, token)
+    if booking is None:
+        raise Http404(_("No booking matches this link."))
+    return booking
+
+
+def qr_svg(text: str) -> SafeString:
+    """The check-in QR code as inline SVG (no image request, works offline)."""
+    svg = segno.make(text, error="m").svg_inline(scale=6, border=2, omitsize=True)
+    return mark_safe(svg)  # noqa: S308 - segno's own SVG of a reference we made
+
+
+@require_GET
+def manage(request: HttpRequest, reference: str, token: str) -> HttpResponse:
+    booking = _booking_or_404(reference, token)
+    changeable = booking.status == Booking.Status.BOOKED and timezone.now() < booking.slot.starts_at
+    choice = SlotChoiceForm(
+        {"service": booking.service_id, **request.GET.dict()} if "date" in request.GET else None,
+        services=Service.objects.filter(pk=booking.service_id),
+        days=_day_choices(_bookable_days()),
+        initial={"service": booking.service_id},
+    )
+    slots = None
+    if changeable and choice.is_bound and choice.is_valid():
+        slots = _slot_rows(booking.office, booking.service, choice.cleaned_data["date"])
+    context = {
+        "booking": booking,
+        "new": "new" in request.GET,
+        "changeable": changeable,
+        "qr": qr_svg(booking.reference),
+        "manage_url": request.build_absolute_uri(request.path),
+        "manage_token": token,
+        "choice": choice,
+        "slots": slots,
+    }
+    return render(request, "appointments/manage.html", context)
+
+
+@require_POST
+def cancel(request: HttpRequest, reference: str, token: str) -> HttpResponse:
+    booking = _booking_or_404(reference, token)
+    try:
+        services.booking_cancel(booking=booking)
+        messages.success(request, _("Your appointment is cancelled."))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("booking-manage", reference, token)
+
+
+@require_POST
+def reschedule(request: HttpRequest, reference: str, token: str) -> HttpResponse:
+    booking = _booking_or_404(reference, token)
+    form = RescheduleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a time."))
+    elif wait := booking_retry_after(address=request.META.get("REMOTE_ADDR", ""), id_number=booking.id_number):
+        messages.error(request, _("Too many booking attempts. Please wait %(s)d seconds.") % {"s": wait})
+    else:
+        try:
+            services.booking_reschedule(booking=booking, start=form.cleaned_data["start"])
+            messages.success(request, _("Your appointment is moved."))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+    return redirect("booking-manage", reference, token)
+
+
+@require_GET
+def ics(request: HttpRequest, reference: str, token: str) -> HttpResponse:
+    booking = _booking_or_404(reference, token)
+    event = Event()
+    event.add("uid", f"{booking.reference}@exit-entry-bureau")
+    event.add("dtstamp", booking.changed_at)
+    event.add("dtstart", booking.slot.starts_at)
+    event.add("dtend", booking.slot.ends_at)
+    event.add("summary", f"{booking.service.name} · {booking.office.name}")
+    event.add("location", booking.office.address)
+    event.add("description", _("Reference %(reference)s. Bring your ID card.") % {"reference": booking.reference})
+    calendar = Calendar()
+    calendar.add("prodid", "-//Exit-Entry Bureau//Appointments//EN")
+    calendar.add("version", "2.0")
+    calendar.add_component(event)
+    response = HttpResponse(calendar.to_ical(), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{booking.reference}.ics"'
+    return response
