@@ -1,0 +1,221 @@
+"""Booking API as SPEC 9 fixes it, with every bad input."""
+
+from unittest import mock
+
+import pytest
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from appointments.models import Booking, Slot
+from tests.appointments.conftest import NOW, at
+from tests.factories import OfficeFactory, clerk
+
+pytestmark = pytest.mark.django_db
+
+GOOD = {
+    "office": "XH",
+    "service": "passport-first",
+    "start": "2026-12-02T09:00:00+08:00",
+    "name": "王小晶",
+    "id_number": "33010619900101123X",
+    "phone": "13812345678",
+}
+
+
+@pytest.fixture(autouse=True)
+def frozen_now():
+    with mock.patch("django.utils.timezone.now", return_value=NOW):
+        yield
+
+
+def post(client: Client, body: dict, **headers: str):
+    return client.post("/api/v1/bookings/", body, content_type="application/json", headers=headers)
+
+
+def test_availability_lists_slots_with_office_offset(client: Client, slot) -> None:
+    response = client.get("/api/v1/offices/XH/availability/?service=passport-first&date=2026-12-02")
+    assert response.status_code == 200
+    assert response.json() == {
+        "date": "2026-12-02",
+        "slots": [
+            {"start": "2026-12-02T09:00:00+08:00", "remaining": 3},
+            {"start": "2026-12-02T09:30:00+08:00", "remaining": 3},
+        ],
+    }
+
+
+@pytest.mark.parametrize("day", ["2026-12-01", "2026-12-16", "2026-12-05"])
+def test_availability_outside_the_window_or_on_a_closed_day_is_empty(client: Client, slots, day: str) -> None:
+    response = client.get(f"/api/v1/offices/XH/availability/?service=passport-first&date={day}")
+    assert response.json() == {"date": day, "slots": []}
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "field"),
+    [
+        ("service=passport-first", 400, "date"),
+        ("date=2026-12-02", 400, "service"),
+        ("service=nope&date=2026-12-02", 400, "service"),
+        ("service=passport-first&date=02/12/2026", 400, "date"),
+        ("service=passport-first&date=2026-13-01", 400, "date"),
+    ],
+)
+def test_availability_bad_parameters(client: Client, slots, query: str, status: int, field: str) -> None:
+    response = client.get(f"/api/v1/offices/XH/availability/?{query}")
+    assert response.status_code == status
+    assert field in response.json()["fields"]
+
+
+def test_availability_of_unknown_office_is_404(client: Client, slots) -> None:
+    assert client.get("/api/v1/offices/NOPE/availability/?service=passport-first&date=2026-12-02").status_code == 404
+
+
+def test_availability_is_refreshed_after_a_booking(client: Client, slot) -> None:
+    url = "/api/v1/offices/XH/availability/?service=passport-first&date=2026-12-02"
+    assert client.get(url).json()["slots"][0]["remaining"] == 3
+    with mock.patch("django.db.transaction.on_commit", side_effect=lambda f, robust=False: f()):
+        assert post(client, GOOD).status_code == 201
+    assert client.get(url).json()["slots"][0]["remaining"] == 2
+
+
+def test_booking_created_then_read_and_cancelled_with_the_token(client: Client, slot) -> None:
+    response = post(client, GOOD)
+    assert response.status_code == 201
+    body = response.json()
+    assert {k: body[k] for k in ("office", "service", "start", "status")} == {
+        "office": "XH",
+        "service": "passport-first",
+        "start": "2026-12-02T09:00:00+08:00",
+        "status": "booked",
+    }
+    assert body["id_number"] == "330***********123X"
+    reference, token = body["reference"], body["token"]
+    assert client.get(f"/api/v1/bookings/{reference}/").status_code == 404
+    assert client.get(f"/api/v1/bookings/{reference}/", headers={"x-booking-token": "wrong"}).status_code == 404
+    read = client.get(f"/api/v1/bookings/{reference}/", headers={"x-booking-token": token})
+    assert read.json()["reference"] == reference
+    assert client.delete(f"/api/v1/bookings/{reference}/", headers={"x-booking-token": token}).status_code == 204
+    assert Booking.objects.get().status == "cancelled"
+    again = client.delete(f"/api/v1/bookings/{reference}/", headers={"x-booking-token": token})
+    assert (again.status_code, again.json()["code"]) == (409, "not_active")
+
+
+def test_full_slot_is_409_slot_full(client: Client, slot) -> None:
+    Slot.objects.filter(pk=slot.pk).update(general_booked=3)
+    response = post(client, GOOD)
+    assert (response.status_code, response.json()["code"]) == (409, "slot_full")
+    assert Booking.objects.count() == 0
+
+
+def test_second_booking_for_the_same_id_and_service_is_409(client: Client, slot) -> None:
+    post(client, GOOD)
+    response = post(client, {**GOOD, "start": "2026-12-02T09:30:00+08:00"})
+    assert (response.status_code, response.json()["code"]) == (409, "already_booked")
+
+
+def test_idempotency_key_replays_the_same_booking(client: Client, slot) -> None:
+    first = post(client, GOOD, **{"idempotency-key": "abc-123-xyz"})
+    second = post(client, GOOD, **{"idempotency-key": "abc-123-xyz"})
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    assert Booking.objects.count() == 1
+    bad = post(client, GOOD, **{"idempotency-key": "no"})
+    assert (bad.status_code, list(bad.json()["fields"])) == (400, ["Idempotency-Key"])
+
+
+def test_blocked_applicant_is_403_with_the_reason(client: Client, slot) -> None:
+    with mock.patch("appointments.rules.blocked_until", return_value=at(30, 0)):
+        response = post(client, GOOD, **{"accept-language": "en"})
+    assert response.status_code == 403
+    assert response.json()["code"] == "blocked"
+    assert "2026-12-30" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"office": "NOPE"}, "office"),
+        ({"service": "rocket"}, "service"),
+        ({"start": "tomorrow"}, "start"),
+        ({"start": "2026-12-02T09:10:00+08:00"}, "start"),
+        ({"start": "2027-06-01T09:00:00+08:00"}, "start"),
+        ({"name": ""}, "name"),
+        ({"name": "x" * 201}, "name"),
+        ({"id_number": "330106199001011234"}, "id_number"),
+        ({"id_number": "330106900101123"}, "id_number"),
+        ({"id_number": ""}, "id_number"),
+        ({"phone": "12345"}, "phone"),
+        ({"phone": None}, "phone"),
+        ({"channel": "vip"}, "channel"),
+        ({"channel": "enterprise"}, "channel"),
+        ({"channel": "student"}, "school"),
+    ],
+)
+def test_bad_booking_input_is_400_naming_the_field_and_writes_nothing(client: Client, slot, change, field) -> None:
+    response = post(client, {**GOOD, **change}, **{"accept-language": "en"})
+    assert response.status_code == 400, response.content
+    assert field in response.json()["fields"]
+    slot.refresh_from_db()
+    assert slot.general_booked == 0
+    assert Booking.objects.count() == 0
+
+
+def test_walk_in_only_office_is_400(client: Client, slots) -> None:
+    OfficeFactory.create(code="FY", mode="walk_in_only")
+    response = post(client, {**GOOD, "office": "FY"})
+    assert (response.status_code, response.json()["code"]) == (400, "walk_in_only")
+
+
+def test_rate_limit_answers_429_with_retry_after(client: Client, slot, settings) -> None:
+    settings.BOOKING_RATE_LIMITS = True
+    settings.BOOKING_RATE_PER_ADDRESS = (2, 60)
+    post(client, {**GOOD, "phone": "x"})
+    post(client, {**GOOD, "phone": "x"})
+    response = post(client, GOOD)
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
+    assert response.json()["code"] == "throttled"
+    assert Booking.objects.count() == 0
+
+
+def test_rate_limit_per_id_number_across_addresses(client: Client, slot, settings) -> None:
+    settings.BOOKING_RATE_LIMITS = True
+    settings.BOOKING_RATE_PER_ID_NUMBER = (1, 600)
+    post(client, {**GOOD, "phone": "x"}, REMOTE_ADDR="10.0.0.1")
+    response = client.post("/api/v1/bookings/", GOOD, content_type="application/json", REMOTE_ADDR="10.0.0.2")
+    assert response.status_code == 429
+
+
+def test_rate_limits_off_lets_everything_through(client: Client, slot, settings) -> None:
+    settings.BOOKING_RATE_LIMITS = False
+    settings.BOOKING_RATE_PER_ADDRESS = (1, 60)
+    post(client, {**GOOD, "phone": "x"})
+    assert post(client, GOOD).status_code == 201
+
+
+def test_reschedule_by_api(client: Client, slot) -> None:
+    body = post(client, GOOD).json()
+    headers = {"x-booking-token": body["token"]}
+    url = f"/api/v1/bookings/{body['reference']}/reschedule/"
+    moved = client.post(url, {"start": "2026-12-03T09:30:00+08:00"}, content_type="application/json", headers=headers)
+    assert moved.status_code == 200
+    assert moved.json()["start"] == "2026-12-03T09:30:00+08:00"
+    bad = client.post(url, {"start": "soon"}, content_type="application/json", headers=headers)
+    assert (bad.status_code, list(bad.json()["fields"])) == (400, ["start"])
+    stranger = client.post(url, {"start": "2026-12-03T09:00:00+08:00"}, content_type="application/json")
+    assert stranger.status_code == 404
+
+
+def test_check_in_by_staff_api(client: Client, slot, office) -> None:
+    body = post(client, GOOD).json()
+    token, _ = Token.objects.get_or_create(user=clerk(office))
+    staff = Client(headers={"authorization": f"Token {token.key}"})
+    url = "/api/v1/offices/XH/check-ins/"
+    assert client.post(url, {"code": body["reference"]}, content_type="application/json").status_code == 401
+    early = staff.post(url, {"code": body["reference"]}, content_type="application/json")
+    assert (early.status_code, early.json()["code"]) == (400, "wrong_day")
+    with mock.patch("django.utils.timezone.now", return_value=at(2, 8, 45)):
+        done = staff.post(url, {"code": body["reference"]}, content_type="application/json")
+    assert (done.status_code, done.json()["status"]) == (200, "checked_in")
+    empty = staff.post(url, {}, content_type="application/json")
+    assert list(empty.json()["fields"]) == ["code"]
