@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from appointments import rules
@@ -85,6 +85,7 @@ def day_overview(office: Office, day: date) -> QuerySet[Slot]:
     return (
         Slot.objects.filter(office=office, starts_at__gte=start, starts_at__lt=start + timedelta(days=1))
         .annotate(
+            places=F("general_quota") + F("student_quota") + F("enterprise_quota"),
             booked=Count("bookings", filter=Q(bookings__status=Booking.Status.BOOKED)),
             checked_in=Count("bookings", filter=Q(bookings__status=Booking.Status.CHECKED_IN)),
             no_shows=Count("bookings", filter=Q(bookings__status=Booking.Status.NO_SHOW)),

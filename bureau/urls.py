@@ -55,6 +55,8 @@ urlpatterns = [
     path("book/manage/<ref:reference>/<ref:token>/reschedule/", booking_views.reschedule, name="booking-reschedule"),
     path("book/manage/<ref:reference>/<ref:token>/calendar.ics", booking_views.ics, name="booking-ics"),
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("dashboard/offices/<ref:code>/", dashboard_views.office_day, name="office-day-today"),
+    path("dashboard/offices/<ref:code>/<ref:day>/", dashboard_views.office_day, name="office-day"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
