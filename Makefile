@@ -33,9 +33,12 @@ test: lint typecheck
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
-# Benchmarks run on PostgreSQL: the local server unless DATABASE_URL says otherwise.
+# Benchmarks run on PostgreSQL (and Redis for the rush): the local servers unless
+# DATABASE_URL / REDIS_URL say otherwise.
 bench: $(BIN)/.installed
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bureau} $(BIN)/python -m tests.bench.deadlines
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bureau} \
+		REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/14} $(BIN)/python -W ignore -m tests.bench.rush
 
 messages: $(BIN)/.installed
 	$(BIN)/python manage.py makemessages --locale zh_Hans --ignore '.venv/*' --ignore 'tests/*' --no-obsolete

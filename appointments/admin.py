@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from appointments import selectors as booking_selectors
 from appointments import services
 from appointments.models import Booking, BookingPolicy, SlotTemplate
 from appointments.rules import mask_phone
@@ -64,7 +65,7 @@ class BookingPolicyAdmin(SupervisorAccess, admin.ModelAdmin[BookingPolicy]):
         return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BookingPolicy]:
-        services.policy()  # the row exists before anyone looks for it
+        booking_selectors.policy()  # the row exists before anyone looks for it
         return super().get_queryset(request)
 
 

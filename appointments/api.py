@@ -74,7 +74,7 @@ class NewBookingSerializer(BookingSerializer):
         fields = ["reference", "token", *BookingSerializer.Meta.fields[1:]]
 
     def get_token(self, booking: Booking) -> str:
-        return services.booking_token(booking.reference)
+        return selectors.booking_token(booking.reference)
 
 
 class BookingInput(serializers.Serializer[None]):

@@ -1,6 +1,7 @@
 """Reads of bookings: availability (cached for at most a second and dropped on every
 change), bookable days, a booking by its secret."""
 
+import hmac
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -9,14 +10,33 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from appointments import rules
-from appointments.models import Booking, Channel, Slot
-from appointments.services import OFFICE_TZ, availability_key, policy, token_matches
+from appointments.models import Booking, BookingPolicy, Channel, Slot
 from bureau.models import Office, OpeningSession, Service
 
 # Readers may see a cached count this long at most; every change also drops the entry.
 AVAILABILITY_TTL_SECONDS = 1
+OFFICE_TZ = ZoneInfo(settings.OFFICE_TIME_ZONE)
+
+
+def policy() -> BookingPolicy:
+    return BookingPolicy.objects.get_or_create(pk=1)[0]
+
+
+def booking_token(reference: str) -> str:
+    """The secret of a booking's manage link, derived from the reference and SECRET_KEY so
+    a retried request can be answered with it again without storing it."""
+    return salted_hmac("appointments.booking-token", reference, algorithm="sha256").hexdigest()[:32]
+
+
+def token_matches(booking: Booking, token: str) -> bool:
+    return hmac.compare_digest(booking_token(booking.reference), token or "")
+
+
+def availability_key(office_id: int, day: date) -> str:
+    return f"availability:{office_id}:{day.isoformat()}"
 
 
 @dataclass(frozen=True)
@@ -33,24 +53,33 @@ def bookable_range(now: datetime | None = None) -> tuple[date, date]:
     )
 
 
-def _day_rows(office: Office, day: date) -> list[tuple[str, int, bool, list[int]]]:
-    """(start ISO, template id, weekend, [remaining per channel]) for an office's day; cached."""
-    key = availability_key(office.pk, day)
-    rows = cache.get(key)
-    if rows is None:
-        start = datetime.combine(day, time.min, tzinfo=OFFICE_TZ)
-        slots = Slot.objects.filter(office=office, starts_at__gte=start, starts_at__lt=start + timedelta(days=1))
-        rows = [
-            (
-                slot.starts_at.isoformat(),
-                slot.template_id,
-                slot.template.day_kind == OpeningSession.DayKind.WEEKEND,
-                [slot.remaining(c) for c in Channel.values],
-            )
-            for slot in slots.select_related("template").order_by("starts_at")
-        ]
-        cache.set(key, rows, AVAILABILITY_TTL_SECONDS)
+DayRows = list[tuple[str, int, bool, list[int]]]
+
+
+def day_rows_refresh(office_id: int, day: date) -> DayRows:
+    """(start ISO, template id, weekend, [remaining per channel]) of an office's day, read
+    from the database and put in the cache."""
+    start = datetime.combine(day, time.min, tzinfo=OFFICE_TZ)
+    fields = ["starts_at", "template_id", "template__day_kind"]
+    for channel in Channel.values:
+        fields += [f"{channel}_quota", f"{channel}_booked"]
+    slots = Slot.objects.filter(office_id=office_id, starts_at__gte=start, starts_at__lt=start + timedelta(days=1))
+    rows = [
+        (
+            timezone.localtime(starts_at, OFFICE_TZ).isoformat(),
+            template_id,
+            day_kind == OpeningSession.DayKind.WEEKEND,
+            [quota - booked for quota, booked in zip(counts[::2], counts[1::2], strict=True)],
+        )
+        for starts_at, template_id, day_kind, *counts in slots.order_by("starts_at").values_list(*fields)
+    ]
+    cache.set(availability_key(office_id, day), rows, AVAILABILITY_TTL_SECONDS)
     return rows
+
+
+def _day_rows(office: Office, day: date) -> DayRows:
+    rows = cache.get(availability_key(office.pk, day))
+    return day_rows_refresh(office.pk, day) if rows is None else rows
 
 
 def availability(
@@ -67,6 +96,18 @@ def availability(
         for start, template_id, weekend, remaining in _day_rows(office, day)
         if template_id in templates and (service.weekend_service or not weekend)
     ]
+
+
+def known_full(*, office: Office, start: datetime, channel: str) -> bool:
+    """True when the cached day says every slot at `start` has no `channel` place left: the
+    cheap answer most requests get in a rush. It may lag a returned place by a second; the
+    conditional UPDATE of a booking is what guarantees capacity, not this."""
+    index = Channel.values.index(channel) if channel in Channel.values else None
+    if index is None:
+        return False
+    local = timezone.localtime(start, OFFICE_TZ)
+    rows = [row for row in _day_rows(office, local.date()) if row[0] == local.isoformat()]
+    return bool(rows) and all(remaining[index] <= 0 for *_, remaining in rows)
 
 
 def booking_by_secret(reference: str, token: str) -> Booking | None:

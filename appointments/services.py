@@ -2,9 +2,7 @@
 notifications. Capacity is taken with one conditional UPDATE on the slot row inside the
 booking's transaction; check constraints on the slot back it."""
 
-import hmac
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -12,18 +10,17 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from appointments import rules
+from appointments import rules, selectors
 from appointments.models import Booking, BookingPolicy, Channel, PlaceHold, Slot, SlotTemplate, SmsMessage
+from appointments.selectors import OFFICE_TZ, availability_key, policy
 from bureau import selectors as core
 from bureau.identity import IdNumberError, normalize_id_number
 from bureau.models import Office, OpeningSession, Service
 from bureau.services import Conflict, DomainError, NotAllowed, new_reference
 
-OFFICE_TZ = ZoneInfo(settings.OFFICE_TIME_ZONE)
 PUBLIC_CHANNELS = (Channel.GENERAL, Channel.STUDENT)
 
 
@@ -39,28 +36,11 @@ class Blocked(NotAllowed):
     code = "blocked"
 
 
-def policy() -> BookingPolicy:
-    return BookingPolicy.objects.get_or_create(pk=1)[0]
-
-
-def booking_token(reference: str) -> str:
-    """The secret of a booking's manage link, derived from the reference and SECRET_KEY so
-    a retried request can be answered with it again without storing it."""
-    return salted_hmac("appointments.booking-token", reference, algorithm="sha256").hexdigest()[:32]
-
-
-def token_matches(booking: Booking, token: str) -> bool:
-    return hmac.compare_digest(booking_token(booking.reference), token or "")
-
-
-def availability_key(office_id: int, day: date) -> str:
-    return f"availability:{office_id}:{day.isoformat()}"
-
-
 def _forget_availability(office_id: int, *starts: datetime) -> None:
-    """After commit, drop the cached availability of the days touched."""
-    keys = {availability_key(office_id, timezone.localtime(s, OFFICE_TZ).date()) for s in starts}
-    transaction.on_commit(lambda: cache.delete_many(list(keys)))
+    """After commit, read the touched days' availability again into the cache: one query
+    here instead of every reader missing the cache at once in a rush."""
+    days = {timezone.localtime(s, OFFICE_TZ).date() for s in starts}
+    transaction.on_commit(lambda: [selectors.day_rows_refresh(office_id, day) for day in days], robust=True)
 
 
 def _send(booking: Booking, kind: str, key: str) -> None:
@@ -265,11 +245,13 @@ def booking_create(
     name, number, mobile = _validated_applicant(
         name=name, id_number=id_number, phone=phone, channel=channel, school=school, student_proof=student_proof
     )
+    if selectors.known_full(office=office, start=start, channel=channel):
+        raise SlotFull(_("This slot is fully booked. Please choose another time."))  # the rush's usual answer
     rules_ = policy()
-    _check_not_blocked(number, rules_, now)
     slot = _bookable_slot(office=office, service=service, start=start, now=now, rules_=rules_)
-    if Booking.objects.filter(id_number=number, service=service, status=Booking.Status.BOOKED).exists():
-        raise AlreadyBooked(_("This ID number already has a booking for this service."))
+    if slot.remaining(channel) <= 0:
+        raise SlotFull(_("This slot is fully booked. Please choose another time."))
+    _check_not_blocked(number, rules_, now)
     try:
         with transaction.atomic():
             _take_place(slot.pk, channel)

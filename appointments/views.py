@@ -70,7 +70,7 @@ def book(request: HttpRequest, code: str) -> HttpResponse:
     if posted and choice.is_valid() and applicant.is_valid():
         booking, status = _try_booking(request, office, choice.cleaned_data["service"], applicant)
         if booking is not None:
-            token = services.booking_token(booking.reference)
+            token = selectors.booking_token(booking.reference)
             return redirect(f"{reverse('booking-manage', args=[booking.reference, token])}?new=1")
     slots = None
     if choice.is_valid():
@@ -112,7 +112,7 @@ def _booking_or_404(reference: str, token: str) -> Booking:
 
 def qr_svg(text: str) -> SafeString:
     """The check-in QR code as inline SVG (no image request, works offline)."""
-    svg = segno.make(text, error="m").svg_inline(scale=6, border=2, omitsize=True)
+    svg = segno.make_qr(text, error="m").svg_inline(scale=6, border=2, omitsize=True)
     return mark_safe(svg)  # noqa: S308 - segno's own SVG of a reference we made
 
 

@@ -340,3 +340,17 @@ def test_template_change_remakes_only_unbooked_slots(office, service, template, 
     remade = Slot.objects.get(starts_at=at(2, 9, 30))
     assert (kept.pk, kept.general_quota, kept.general_booked) == (slot.pk, 3, 1)
     assert remade.general_quota == 5
+
+
+def test_known_full_answers_from_the_cache_in_any_time_zone(office, service, slot) -> None:
+    from zoneinfo import ZoneInfo
+
+    from appointments import selectors
+
+    Slot.objects.filter(pk=slot.pk).update(general_booked=3)
+    utc = at(2, 9).astimezone(ZoneInfo("UTC"))
+    assert selectors.known_full(office=office, start=utc, channel="general") is True
+    assert selectors.known_full(office=office, start=at(2, 9), channel="student") is False
+    assert selectors.known_full(office=office, start=at(2, 9, 30), channel="general") is False
+    with pytest.raises(SlotFull):
+        book(office, service, utc)

@@ -1,0 +1,249 @@
+"""Supervisors' booking screens and the applicant's booking pages."""
+
+from unittest import mock
+
+import pytest
+from django.test import Client
+
+from appointments import selectors
+from appointments.models import Booking, BookingPolicy, Slot, SlotTemplate
+from tests.appointments.conftest import NOW, at
+from tests.factories import OfficeFactory, clerk, supervisor
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def frozen_now():
+    with mock.patch("django.utils.timezone.now", return_value=NOW):
+        yield
+
+
+def test_supervisor_edits_a_template_and_unbooked_slots_follow(client: Client, office, service, template, slot) -> None:
+    Slot.objects.filter(pk=slot.pk).update(general_booked=1)  # a booked slot stays as it is
+    client.force_login(supervisor(office))
+    form = {
+        "office": office.pk,
+        "services": [service.pk],
+        "day_kind": "weekday",
+        "starts_at": "09:00",
+        "ends_at": "10:00",
+        "slot_minutes": "30",
+        "general_quota": "8",
+        "student_quota": "0",
+        "enterprise_quota": "0",
+        "emergency_quota": "1",
+    }
+    response = client.post(f"/admin/appointments/slottemplate/{template.pk}/change/", form)
+    assert response.status_code == 302
+    kept = Slot.objects.get(pk=slot.pk)
+    assert (kept.general_quota, kept.general_booked) == (3, 1)
+    assert Slot.objects.get(starts_at=at(2, 9, 30)).general_quota == 8
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"starts_at": "10:00", "ends_at": "09:00"}, "must end after"),
+        ({"slot_minutes": "2"}, "5 to 240"),
+        ({"general_quota": "-1"}, "errorlist"),
+    ],
+)
+def test_bad_template_is_refused_with_a_message(client: Client, office, service, template, change, message) -> None:
+    client.force_login(supervisor(office))
+    form = {
+        "office": office.pk,
+        "services": [service.pk],
+        "day_kind": "weekday",
+        "starts_at": "09:00",
+        "ends_at": "10:00",
+        "slot_minutes": "30",
+        "general_quota": "3",
+        "student_quota": "0",
+        "enterprise_quota": "0",
+        "emergency_quota": "1",
+    }
+    response = client.post(
+        f"/admin/appointments/slottemplate/{template.pk}/change/", {**form, **change}, headers={"accept-language": "en"}
+    )
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert SlotTemplate.objects.get(pk=template.pk).general_quota == 3
+
+
+def test_supervisor_cannot_make_templates_for_other_offices(client: Client, office, service) -> None:
+    other = OfficeFactory.create()
+    client.force_login(supervisor(office))
+    form = {
+        "office": other.pk,
+        "services": [service.pk],
+        "day_kind": "weekday",
+        "starts_at": "09:00",
+        "ends_at": "10:00",
+        "slot_minutes": "30",
+        "general_quota": "3",
+        "student_quota": "0",
+        "enterprise_quota": "0",
+        "emergency_quota": "1",
+    }
+    response = client.post("/admin/appointments/slottemplate/add/", form)
+    assert response.status_code == 200
+    assert not SlotTemplate.objects.filter(office=other).exists()
+
+
+def test_booking_policy_is_one_row_edited_in_place(client: Client, office) -> None:
+    client.force_login(supervisor(office))
+    assert client.get("/admin/appointments/bookingpolicy/").status_code == 200
+    policy = selectors.policy()
+    assert client.get("/admin/appointments/bookingpolicy/add/").status_code == 403
+    form = {
+        "window_days": "7",
+        "opens_at": "09:00",
+        "check_in_before_minutes": "20",
+        "check_in_after_minutes": "10",
+        "hold_minutes": "15",
+        "no_show_limit": "3",
+        "no_show_period_days": "90",
+        "block_days": "30",
+    }
+    assert client.post(f"/admin/appointments/bookingpolicy/{policy.pk}/change/", form).status_code == 302
+    assert BookingPolicy.objects.get().window_days == 7
+    bad = client.post(f"/admin/appointments/bookingpolicy/{policy.pk}/change/", {**form, "window_days": "0"})
+    assert bad.status_code == 200
+    assert BookingPolicy.objects.get().window_days == 7
+
+
+def test_bookings_in_admin_are_masked_and_scoped(client: Client, office, service, slot) -> None:
+    from appointments import services
+
+    services.booking_create(
+        office=office,
+        service=service,
+        start=at(2, 9),
+        name="王小晶",
+        id_number="33010619900101123X",
+        phone="13812345678",
+        now=NOW,
+    )
+    client.force_login(supervisor(office))
+    page = client.get("/admin/appointments/booking/").content.decode()
+    assert "330***********123X" in page
+    assert "138****5678" in page
+    assert "13812345678" not in page
+    client.force_login(supervisor(OfficeFactory.create()))
+    assert "330***********123X" not in client.get("/admin/appointments/booking/").content.decode()
+
+
+def test_clerk_cannot_open_booking_admin(client: Client, office) -> None:
+    client.force_login(clerk(office))
+    assert client.get("/admin/appointments/slottemplate/").status_code == 302
+
+
+def test_booking_page_books_and_redirects_to_the_manage_link(client: Client, office, service, slot) -> None:
+    form = {
+        "service": service.pk,
+        "date": "2026-12-02",
+        "start": "2026-12-02T09:00:00+08:00",
+        "name": "王小晶",
+        "id_number": "33010619900101123X",
+        "phone": "13812345678",
+        "channel": "general",
+    }
+    response = client.post("/book/XH/", form)
+    booking = Booking.objects.get()
+    assert response.status_code == 302
+    assert (
+        response["Location"] == f"/book/manage/{booking.reference}/{selectors.booking_token(booking.reference)}/?new=1"
+    )
+    manage = client.get(response["Location"])
+    assert manage.status_code == 200
+    assert "<svg" in manage.content.decode()
+    ics = client.get(f"/book/manage/{booking.reference}/{selectors.booking_token(booking.reference)}/calendar.ics")
+    assert ics["Content-Type"].startswith("text/calendar")
+    assert b"DTSTART:20261202T010000Z" in ics.content
+    assert client.get(f"/book/manage/{booking.reference}/wrongtoken/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "text"),
+    [
+        ({"id_number": "330106199001011234"}, 400, "does not match"),
+        ({"phone": "123"}, 400, "11-digit"),
+        ({"start": ""}, 200, "Choose a time."),
+        ({"start": "2026-12-02T09:10:00+08:00"}, 400, "no slot"),
+        ({"channel": "student"}, 400, "school"),
+    ],
+)
+def test_booking_page_shows_errors_next_to_fields(client: Client, service, slot, change, status, text) -> None:
+    form = {
+        "service": service.pk,
+        "date": "2026-12-02",
+        "start": "2026-12-02T09:00:00+08:00",
+        "name": "王小晶",
+        "id_number": "33010619900101123X",
+        "phone": "13812345678",
+        "channel": "general",
+    }
+    response = client.post("/book/XH/", {**form, **change}, headers={"accept-language": "en"})
+    assert response.status_code == status
+    assert text in response.content.decode()
+    assert Booking.objects.count() == 0
+
+
+def test_booking_page_full_slot_is_409_with_a_message(client: Client, service, slot) -> None:
+    Slot.objects.filter(pk=slot.pk).update(general_booked=3)
+    form = {
+        "service": service.pk,
+        "date": "2026-12-02",
+        "start": "2026-12-02T09:00:00+08:00",
+        "name": "王小晶",
+        "id_number": "33010619900101123X",
+        "phone": "13812345678",
+        "channel": "general",
+    }
+    response = client.post("/book/XH/", form, headers={"accept-language": "en"})
+    assert response.status_code == 409
+    assert "fully booked" in response.content.decode()
+
+
+def test_booking_page_of_a_walk_in_office_shows_address_and_hours(client: Client, service) -> None:
+    OfficeFactory.create(code="FY", mode="walk_in_only", address_en="57 Jiangbin West Avenue")
+    page = client.get("/book/FY/", headers={"accept-language": "en"}).content.decode()
+    assert "57 Jiangbin West Avenue" in page
+    assert 'name="start"' not in page
+
+
+def test_manage_page_cancel_and_reschedule(client: Client, office, service, slot) -> None:
+    from appointments import services
+
+    booking = services.booking_create(
+        office=office,
+        service=service,
+        start=at(2, 9),
+        name="王小晶",
+        id_number="33010619900101123X",
+        phone="13812345678",
+        now=NOW,
+    )
+    base = f"/book/manage/{booking.reference}/{selectors.booking_token(booking.reference)}/"
+    slots_page = client.get(f"{base}?date=2026-12-03").content.decode()
+    assert "2026-12-03T09:30:00+08:00" in slots_page
+    client.post(f"{base}reschedule/", {"start": "2026-12-03T09:30:00+08:00"})
+    booking.refresh_from_db()
+    assert booking.slot.starts_at == at(3, 9, 30)
+    bad = client.post(f"{base}reschedule/", {"start": "nonsense"}, follow=True)
+    assert bad.status_code == 200
+    client.post(f"{base}cancel/")
+    booking.refresh_from_db()
+    assert booking.status == "cancelled"
+    assert client.post(f"/book/manage/{booking.reference}/bad/cancel/").status_code == 404
+
+
+def test_template_service_with_student_places_shows_them(client: Client, office, service, slot) -> None:
+    page = client.get(f"/book/XH/?service={service.pk}&date=2026-12-02", headers={"accept-language": "en"})
+    assert "1 student place" in page.content.decode()
+    assert page.content.decode().count('name="start"') == 2
+
+
+def test_unknown_booking_office_is_404(client: Client) -> None:
+    assert client.get("/book/NOPE/").status_code == 404

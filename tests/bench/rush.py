@@ -1,0 +1,349 @@
+"""Benchmark: the rush when a new day opens for booking.
+
+gunicorn (gthread) on PostgreSQL and Redis serves the real app; 200 client threads fire
+bookings at one office's day until every place is taken and at least 5x more attempts than
+places were made, reading availability between attempts. The same clients and server then
+run two references: a minimal DRF endpoint that only runs the booking statement (the
+framework's ceiling) and the same transaction as raw SQL from 200 threads.
+
+    make bench      (needs PostgreSQL and Redis: DATABASE_URL and REDIS_URL)
+"""
+
+import http.client
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from queue import Queue
+
+import django
+
+os.environ["DJANGO_SETTINGS_MODULE"] = "tests.bench.settings"
+django.setup()
+
+import psycopg2  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from stdnum.cn import ric  # noqa: E402
+
+from appointments import selectors, services  # noqa: E402
+from appointments.models import Booking, BookingPolicy, Slot, SlotTemplate  # noqa: E402
+from bureau.models import Office, Service  # noqa: E402
+from bureau.services import calendar_seed_from_package  # noqa: E402
+
+CLIENTS = 200
+PLACES_PER_SLOT = 20
+ATTEMPTS_PER_PLACE = 5
+READ_EVERY = 4  # an availability read after every fourth booking attempt
+PORT = 8765
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def id_numbers() -> "Queue[str]":
+    """Distinct valid ID numbers, more than any run uses."""
+    numbers: Queue[str] = Queue()
+    born = date(1960, 1, 1)
+    for n in range(40_000):
+        base = f"330106{born + timedelta(days=n // 900):%Y%m%d}{n % 900 + 100:03d}"
+        numbers.put(base + ric.calc_check_digit(base + "0"))
+    return numbers
+
+
+@dataclass
+class Run:
+    places: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    attempts: int = 0
+    booked: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    post_ms: list[float] = field(default_factory=list)
+    read_ms: list[float] = field(default_factory=list)
+    open_slots: list[str] = field(default_factory=list)
+    started: float = 0.0
+    ended: float = 0.0
+
+    def finished(self) -> bool:
+        return self.booked >= self.places and self.attempts >= ATTEMPTS_PER_PLACE * self.places
+
+
+def _request(conn: http.client.HTTPConnection, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
+    headers = {"Content-Type": "application/json", "Accept-Language": "zh-hans"}
+    conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def client(run: Run, target: str, office: Office, day: date, slot_ids: dict[str, int], numbers: "Queue[str]") -> None:
+    rng = random.Random()
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+    availability = f"/api/v1/offices/{office.code}/availability/?service=passport-first&date={day}"
+    n = 0
+    while not run.finished():
+        n += 1
+        try:
+            if n % READ_EVERY == 0:
+                t0 = time.perf_counter()
+                status, body = _request(conn, "GET", availability)
+                elapsed = (time.perf_counter() - t0) * 1000
+                open_now = [s["start"] for s in json.loads(body)["slots"] if s["remaining"] > 0]
+                with run.lock:
+                    run.read_ms.append(elapsed)
+                    run.open_slots = open_now
+            with run.lock:
+                start = rng.choice(run.open_slots or list(slot_ids))
+            if target == "booking":
+                path, payload = (
+                    "/api/v1/bookings/",
+                    {
+                        "office": office.code,
+                        "service": "passport-first",
+                        "start": start,
+                        "name": "王小晶",
+                        "id_number": numbers.get_nowait(),
+                        "phone": "13812345678",
+                    },
+                )
+            else:
+                path, payload = "/bench/ceiling/", {"slot": slot_ids[start]}
+            t0 = time.perf_counter()
+            status, _ = _request(conn, "POST", path, payload)
+            elapsed = (time.perf_counter() - t0) * 1000
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+            with run.lock:
+                run.statuses[599] += 1
+            continue
+        with run.lock:
+            run.attempts += 1
+            run.statuses[status] += 1
+            run.post_ms.append(elapsed)
+            if status == 201:
+                run.booked += 1
+            elif status == 409 and start in run.open_slots:
+                run.open_slots.remove(start)
+
+
+def fire(target: str, office: Office, day: date, slot_ids: dict[str, int], numbers: "Queue[str]") -> Run:
+    run = Run(places=PLACES_PER_SLOT * len(slot_ids), open_slots=list(slot_ids))
+    threads = [
+        threading.Thread(target=client, args=(run, target, office, day, slot_ids, numbers)) for _ in range(CLIENTS)
+    ]
+    run.started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    run.ended = time.perf_counter()
+    return run
+
+
+def raw_sql(dsn: str, slot_pks: list[int], office: Office, service: Service, numbers: "Queue[str]") -> Run:
+    """The booking transaction as plain SQL: 200 threads sharing 50 connections, since
+    PostgreSQL here allows 100 and gunicorn's threads still hold theirs."""
+    run = Run(places=PLACES_PER_SLOT * len(slot_pks), open_slots=[str(pk) for pk in slot_pks])
+    pool: Queue[psycopg2.extensions.connection] = Queue()
+    for _ in range(50):
+        pool.put(psycopg2.connect(dsn))
+    insert = (
+        "INSERT INTO appointments_booking (reference, office_id, service_id, slot_id, channel, name, id_number,"
+        " phone, school, student_proof, status, created_at, changed_at, language)"
+        " VALUES (%s, %s, %s, %s, 'general', '王小晶', %s, '13812345678', '', '', 'booked', now(), now(), 'zh-hans')"
+    )
+
+    def worker() -> None:
+        rng = random.Random()
+        while not run.finished():
+            with run.lock:
+                pk = int(rng.choice(run.open_slots or [str(p) for p in slot_pks]))
+            conn = pool.get()
+            t0 = time.perf_counter()
+            try:
+                with conn, conn.cursor() as cursor:
+                    cursor.execute(
+                        "UPDATE appointments_slot SET general_booked = general_booked + 1"
+                        " WHERE id = %s AND general_booked < general_quota",
+                        [pk],
+                    )
+                    took = cursor.rowcount == 1
+                    if took:
+                        cursor.execute(
+                            insert, [f"R{rng.getrandbits(40):011d}", office.pk, service.pk, pk, numbers.get_nowait()]
+                        )
+            finally:
+                pool.put(conn)
+            elapsed = (time.perf_counter() - t0) * 1000
+            with run.lock:
+                run.attempts += 1
+                run.post_ms.append(elapsed)
+                run.statuses[201 if took else 409] += 1
+                if took:
+                    run.booked += 1
+                elif str(pk) in run.open_slots:
+                    run.open_slots.remove(str(pk))
+
+    threads = [threading.Thread(target=worker) for _ in range(CLIENTS)]
+    run.started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    run.ended = time.perf_counter()
+    while not pool.empty():
+        pool.get().close()
+    return run
+
+
+def seed() -> tuple[Office, Service, date]:
+    calendar_seed_from_package()
+    BookingPolicy.objects.update_or_create(pk=1, defaults={"opens_at": "00:00"})
+    office = Office.objects.create(code="XH", name_zh="西湖区", name_en="Xihu", mode="dual_track")
+    service = Service.objects.create(code="passport-first", document="passport", business="first", weekend_service=True)
+    for kind in ("weekday", "weekend"):  # any day that is not a public holiday has the slots
+        template = SlotTemplate.objects.create(
+            office=office,
+            day_kind=kind,
+            starts_at="08:00",
+            ends_at="21:00",
+            slot_minutes=30,
+            general_quota=PLACES_PER_SLOT,
+            emergency_quota=0,
+        )
+        template.services.set([service])
+    services.slots_generate()
+    first, last = selectors.bookable_range()
+    day = max(
+        d
+        for d in (first + timedelta(days=n) for n in range((last - first).days + 1))
+        if selectors.availability(office=office, service=service, day=d)
+    )
+    return office, service, day
+
+
+def reset(office: Office) -> None:
+    Booking.objects.all().delete()
+    Slot.objects.filter(office=office).update(general_booked=0)
+
+
+def overbooked(office: Office) -> int:
+    return sum(
+        max(
+            0,
+            slot.bookings.filter(status="booked").count() - slot.general_quota,
+            slot.general_booked - slot.general_quota,
+        )
+        for slot in Slot.objects.filter(office=office)
+    )
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else float("nan")
+
+
+def report(name: str, run: Run) -> dict[str, float]:
+    seconds = run.ended - run.started
+    errors = sum(count for status, count in run.statuses.items() if status not in (201, 409))
+    row = {
+        "attempts": run.attempts,
+        "booked": run.booked,
+        "seconds": seconds,
+        "attempts_per_s": run.attempts / seconds,
+        "booked_per_s": run.booked / seconds,
+        "p50_ms": statistics.median(run.post_ms),
+        "p99_ms": pct(run.post_ms, 99),
+        "read_p50_ms": statistics.median(run.read_ms) if run.read_ms else float("nan"),
+        "read_p99_ms": pct(run.read_ms, 99),
+        "errors": errors,
+    }
+    print(
+        f"{name:9} {run.attempts:6d} attempts, {run.booked:4d} booked in {seconds:5.1f} s: "
+        f"{row['attempts_per_s']:6.0f} attempts/s, {row['booked_per_s']:5.0f} booked/s, "
+        f"POST p50 {row['p50_ms']:5.1f} ms p99 {row['p99_ms']:6.1f} ms, "
+        f"reads p50 {row['read_p50_ms']:5.1f} ms p99 {row['read_p99_ms']:6.1f} ms, "
+        f"statuses {dict(run.statuses)}"
+    )
+    return row
+
+
+def main() -> None:
+    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+        sys.exit("the rush benchmark needs PostgreSQL and Redis: set DATABASE_URL and REDIS_URL")
+    test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    db = settings.DATABASES["default"]
+    dsn = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{test_db}"
+    server = None
+    try:
+        office, service, day = seed()
+        slots = Slot.objects.filter(office=office, starts_at__date=day).order_by("starts_at")
+        slot_ids = {s.starts_at.astimezone(selectors.OFFICE_TZ).isoformat(): s.pk for s in slots}
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.bench.settings",
+            "DATABASE_URL": dsn,
+            "BOOKING_RATE_LIMITS": "off",
+            "DEBUG": "0",
+            "LOG_LEVEL": "ERROR",  # a 409 is the expected answer, not worth a log line
+        }
+        server = subprocess.Popen(  # noqa: S603
+            [
+                str(ROOT / ".venv/bin/gunicorn"),
+                "bureau.wsgi:application",
+                f"--bind=127.0.0.1:{PORT}",
+                "--worker-class=gthread",
+                "--workers=4",
+                "--threads=8",
+                "--backlog=2048",
+                "--log-level=warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/healthz")
+                break
+            except OSError:
+                time.sleep(0.2)
+        numbers = id_numbers()
+        print(
+            f"{len(slot_ids)} slots x {PLACES_PER_SLOT} places = {len(slot_ids) * PLACES_PER_SLOT} places on {day}; "
+            f"{CLIENTS} clients, >= {ATTEMPTS_PER_PLACE}x attempts"
+        )
+        rows = {}
+        rows["booking"] = report("booking", fire("booking", office, day, slot_ids, numbers))
+        rows["booking"]["overbooked"] = overbooked(office)
+        reset(office)
+        rows["ceiling"] = report("ceiling", fire("ceiling", office, day, slot_ids, numbers))
+        reset(office)
+        server.terminate()
+        server.wait(timeout=30)
+        server = None
+        rows["raw_sql"] = report("raw SQL", raw_sql(dsn, list(slot_ids.values()), office, service, numbers))
+        rows["raw_sql"]["overbooked"] = overbooked(office)
+        ratio = rows["booking"]["attempts_per_s"] / rows["ceiling"]["attempts_per_s"]
+        print(f"raw SQL: {rows['raw_sql']['attempts_per_s']:.0f} transactions/s (the database's own ceiling)")
+        print(
+            f"overbooked places: {rows['booking']['overbooked']} (raw SQL {rows['raw_sql']['overbooked']}); "
+            f"errors other than 409: {rows['booking']['errors']}"
+        )
+        print(f"booking / DRF ceiling (attempts per second): {ratio:.2f}  (target >= 0.7)")
+        print(f"availability reads during the rush: p99 {rows['booking']['read_p99_ms']:.1f} ms  (target < 50 ms)")
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        connection.close()
+        connection.creation.destroy_test_db(test_db, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
