@@ -112,7 +112,8 @@ def client(run: Run, target: str, office: Office, day: date, slot_ids: dict[str,
                     },
                 )
             else:
-                path, payload = "/bench/ceiling/", {"slot": slot_ids[start]}
+                path = "/bench/ceiling/"
+                payload = {"slot": slot_ids[start]}
             t0 = time.perf_counter()
             status, _ = _request(conn, "POST", path, payload)
             elapsed = (time.perf_counter() - t0) * 1000
