@@ -99,6 +99,7 @@ def client(run: Run, target: str, office: Office, day: date, slot_ids: dict[str,
                     run.open_slots = open_now
             with run.lock:
                 start = rng.choice(run.open_slots or list(slot_ids))
+            payload: dict[str, object]
             if target == "booking":
                 path, payload = (
                     "/api/v1/bookings/",
