@@ -97,6 +97,18 @@ class IdempotencyKey(serializers.Serializer[None]):
     key = serializers.RegexField(r"^[A-Za-z0-9_.:-]{8,64}$", required=False)
 
 
+class FullSlotProbe(serializers.Serializer[None]):
+    """Just enough of a booking request to ask the cache whether its slot is full."""
+
+    office = serializers.CharField(max_length=32)
+    start = serializers.DateTimeField()
+    channel = serializers.ChoiceField(choices=services.PUBLIC_CHANNELS, default=Channel.GENERAL)
+
+    def to_internal_value(self, data: object) -> dict[str, object]:
+        values = dict(super().to_internal_value(data))
+        return {"office_code": values.pop("office"), **values}
+
+
 def _client_address(request: Request) -> str:
     return str(request.META.get("REMOTE_ADDR", ""))
 
@@ -115,9 +127,13 @@ class BookingCreate(APIView):
         )
         if wait is not None:
             raise Throttled(wait=wait)
-        key = IdempotencyKey(
-            data={"key": request.headers["Idempotency-Key"]} if "Idempotency-Key" in request.headers else {}
-        )
+        early = FullSlotProbe(data=request.data)
+        if early.is_valid() and selectors.known_full(**early.validated_data):
+            # Most attempts in a rush are for a slot already gone: answered from the cache
+            # before the office, service and applicant are looked at.
+            raise services.SlotFull(str(_("This slot is fully booked. Please choose another time.")))
+        header = request.headers.get("Idempotency-Key")
+        key = IdempotencyKey(data={} if header is None else {"key": header})
         if not key.is_valid():
             raise serializers.ValidationError({"Idempotency-Key": [_("Use 8 to 64 letters, digits or -_.:")]})
         data = BookingInput(data=request.data)

@@ -134,7 +134,7 @@ class Booking(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
         NO_SHOW = "no_show", _("No-show")
 
-    reference = models.CharField(_("reference"), max_length=16, unique=True)
+    reference = models.CharField(_("booking reference"), max_length=16, unique=True)
     office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="bookings")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bookings")
     slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="bookings")

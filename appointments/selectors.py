@@ -35,8 +35,10 @@ def token_matches(booking: Booking, token: str) -> bool:
     return hmac.compare_digest(booking_token(booking.reference), token or "")
 
 
-def availability_key(office_id: int, day: date) -> str:
-    return f"availability:{office_id}:{day.isoformat()}"
+def availability_key(office_code: str, day: date) -> str:
+    """Keyed by the office code, which a request carries, so a full slot can be answered
+    before anything is looked up in the database."""
+    return f"availability:{office_code}:{day.isoformat()}"
 
 
 @dataclass(frozen=True)
@@ -56,14 +58,14 @@ def bookable_range(now: datetime | None = None) -> tuple[date, date]:
 DayRows = list[tuple[str, int, bool, list[int]]]
 
 
-def day_rows_refresh(office_id: int, day: date) -> DayRows:
+def day_rows_refresh(office_code: str, day: date) -> DayRows:
     """(start ISO, template id, weekend, [remaining per channel]) of an office's day, read
     from the database and put in the cache."""
     start = datetime.combine(day, time.min, tzinfo=OFFICE_TZ)
     fields = ["starts_at", "template_id", "template__day_kind"]
     for channel in Channel.values:
         fields += [f"{channel}_quota", f"{channel}_booked"]
-    slots = Slot.objects.filter(office_id=office_id, starts_at__gte=start, starts_at__lt=start + timedelta(days=1))
+    slots = Slot.objects.filter(office__code=office_code, starts_at__gte=start, starts_at__lt=start + timedelta(days=1))
     rows = [
         (
             timezone.localtime(starts_at, OFFICE_TZ).isoformat(),
@@ -73,13 +75,13 @@ def day_rows_refresh(office_id: int, day: date) -> DayRows:
         )
         for starts_at, template_id, day_kind, *counts in slots.order_by("starts_at").values_list(*fields)
     ]
-    cache.set(availability_key(office_id, day), rows, AVAILABILITY_TTL_SECONDS)
+    cache.set(availability_key(office_code, day), rows, AVAILABILITY_TTL_SECONDS)
     return rows
 
 
-def _day_rows(office: Office, day: date) -> DayRows:
-    rows = cache.get(availability_key(office.pk, day))
-    return day_rows_refresh(office.pk, day) if rows is None else rows
+def _day_rows(office_code: str, day: date) -> DayRows:
+    rows = cache.get(availability_key(office_code, day))
+    return day_rows_refresh(office_code, day) if rows is None else rows
 
 
 def availability(
@@ -93,12 +95,12 @@ def availability(
     index = Channel.values.index(channel)
     return [
         OpenSlot(starts_at=datetime.fromisoformat(start), remaining=remaining[index])
-        for start, template_id, weekend, remaining in _day_rows(office, day)
+        for start, template_id, weekend, remaining in _day_rows(office.code, day)
         if template_id in templates and (service.weekend_service or not weekend)
     ]
 
 
-def known_full(*, office: Office, start: datetime, channel: str) -> bool:
+def known_full(*, office_code: str, start: datetime, channel: str) -> bool:
     """True when the cached day says every slot at `start` has no `channel` place left: the
     cheap answer most requests get in a rush. It may lag a returned place by a second; the
     conditional UPDATE of a booking is what guarantees capacity, not this."""
@@ -106,7 +108,7 @@ def known_full(*, office: Office, start: datetime, channel: str) -> bool:
     if index is None:
         return False
     local = timezone.localtime(start, OFFICE_TZ)
-    rows = [row for row in _day_rows(office, local.date()) if row[0] == local.isoformat()]
+    rows = [row for row in _day_rows(office_code, local.date()) if row[0] == local.isoformat()]
     return bool(rows) and all(remaining[index] <= 0 for *_, remaining in rows)
 
 

@@ -36,11 +36,11 @@ class Blocked(NotAllowed):
     code = "blocked"
 
 
-def _forget_availability(office_id: int, *starts: datetime) -> None:
+def _forget_availability(office_code: str, *starts: datetime) -> None:
     """After commit, read the touched days' availability again into the cache: one query
     here instead of every reader missing the cache at once in a rush."""
     days = {timezone.localtime(s, OFFICE_TZ).date() for s in starts}
-    transaction.on_commit(lambda: [selectors.day_rows_refresh(office_id, day) for day in days], robust=True)
+    transaction.on_commit(lambda: [selectors.day_rows_refresh(office_code, day) for day in days], robust=True)
 
 
 def _send(booking: Booking, kind: str, key: str) -> None:
@@ -103,8 +103,8 @@ def slots_generate(*, today: date | None = None, templates: list[SlotTemplate] |
     before = Slot.objects.filter(template__in={s.template_id for s in rows}).count()
     Slot.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
     created = Slot.objects.filter(template__in={s.template_id for s in rows}).count() - before
-    for office_id in {s.office_id for s in rows}:
-        cache.delete_many([availability_key(office_id, today + timedelta(days=o)) for o in range(1, window + 1)])
+    for code in Office.objects.filter(pk__in={s.office_id for s in rows}).values_list("code", flat=True):
+        cache.delete_many([availability_key(code, today + timedelta(days=o)) for o in range(1, window + 1)])
     return created
 
 
@@ -245,7 +245,7 @@ def booking_create(
     name, number, mobile = _validated_applicant(
         name=name, id_number=id_number, phone=phone, channel=channel, school=school, student_proof=student_proof
     )
-    if selectors.known_full(office=office, start=start, channel=channel):
+    if selectors.known_full(office_code=office.code, start=start, channel=channel):
         raise SlotFull(_("This slot is fully booked. Please choose another time."))  # the rush's usual answer
     rules_ = policy()
     slot = _bookable_slot(office=office, service=service, start=start, now=now, rules_=rules_)
@@ -271,7 +271,7 @@ def booking_create(
                 changed_at=now,
                 idempotency_key=idempotency_key or None,
             )
-            _forget_availability(office.pk, slot.starts_at)
+            _forget_availability(office.code, slot.starts_at)
             _send(booking, SmsMessage.Kind.CONFIRMATION, f"confirmation:{booking.pk}")
     except IntegrityError:
         # Another request won the race: the same Idempotency-Key, or this ID number and
@@ -311,7 +311,7 @@ def booking_cancel(*, booking: Booking, now: datetime | None = None) -> Booking:
         if not moved:
             raise Conflict(_("This booking is no longer active."), code="not_active")
         _hold_place(booking.slot, booking.channel, now, rules_)
-        _forget_availability(booking.office_id, booking.slot.starts_at)
+        _forget_availability(booking.office.code, booking.slot.starts_at)
         _send(booking, SmsMessage.Kind.CANCELLATION, f"cancellation:{booking.pk}")
     booking.refresh_from_db(fields=["status", "changed_at"])
     return booking
@@ -324,7 +324,7 @@ def booking_reschedule(*, booking: Booking, start: datetime, now: datetime | Non
     now = now or timezone.now()
     rules_ = policy()
     with transaction.atomic():
-        locked = Booking.objects.select_for_update().select_related("slot").filter(pk=booking.pk).first()
+        locked = Booking.objects.select_for_update().select_related("slot", "office").filter(pk=booking.pk).first()
         if locked is None or locked.status != Booking.Status.BOOKED:
             raise Conflict(_("This booking is no longer active."), code="not_active")
         _before_start(locked, now)
@@ -335,7 +335,7 @@ def booking_reschedule(*, booking: Booking, start: datetime, now: datetime | Non
         _hold_place(locked.slot, locked.channel, now, rules_)
         old_start = locked.slot.starts_at
         Booking.objects.filter(pk=locked.pk).update(slot=slot, changed_at=now)
-        _forget_availability(locked.office_id, old_start, slot.starts_at)
+        _forget_availability(locked.office.code, old_start, slot.starts_at)
         _send(locked, SmsMessage.Kind.CHANGE, f"change:{locked.pk}:{slot.pk}")
     booking.refresh_from_db()
     return booking
@@ -411,12 +411,12 @@ def holds_release(*, now: datetime | None = None) -> int:
     conditional UPDATE first, so a second run (or a parallel one) returns nothing twice."""
     now = now or timezone.now()
     released = 0
-    for hold in PlaceHold.objects.filter(released=False, release_at__lte=now).select_related("slot"):
+    for hold in PlaceHold.objects.filter(released=False, release_at__lte=now).select_related("slot__office"):
         with transaction.atomic():
             if not PlaceHold.objects.filter(pk=hold.pk, released=False).update(released=True):
                 continue
             Slot.objects.filter(pk=hold.slot_id).update(**{f"{hold.channel}_booked": F(f"{hold.channel}_booked") - 1})
-            _forget_availability(hold.slot.office_id, hold.slot.starts_at)
+            _forget_availability(hold.slot.office.code, hold.slot.starts_at)
         released += 1
     return released
 

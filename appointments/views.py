@@ -136,6 +136,8 @@ def manage(request: HttpRequest, reference: str, token: str) -> HttpResponse:
         "qr": qr_svg(booking.reference),
         "manage_url": request.build_absolute_uri(request.path),
         "manage_token": token,
+        "local_start": timezone.localtime(booking.slot.starts_at, selectors.OFFICE_TZ),
+        "policy": selectors.policy(),
         "choice": choice,
         "slots": slots,
     }

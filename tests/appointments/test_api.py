@@ -219,3 +219,13 @@ def test_check_in_by_staff_api(client: Client, slot, office) -> None:
     assert (done.status_code, done.json()["status"]) == (200, "checked_in")
     empty = staff.post(url, {}, content_type="application/json")
     assert list(empty.json()["fields"]) == ["code"]
+
+
+def test_full_slot_is_answered_from_the_cache_without_database_queries(
+    client: Client, slot, django_assert_max_num_queries
+) -> None:
+    Slot.objects.filter(pk=slot.pk).update(general_booked=3)
+    client.get("/api/v1/offices/XH/availability/?service=passport-first&date=2026-12-02")  # warms the cache
+    with django_assert_max_num_queries(0):
+        response = post(client, GOOD)
+    assert (response.status_code, response.json()["code"]) == (409, "slot_full")

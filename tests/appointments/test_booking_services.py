@@ -349,8 +349,9 @@ def test_known_full_answers_from_the_cache_in_any_time_zone(office, service, slo
 
     Slot.objects.filter(pk=slot.pk).update(general_booked=3)
     utc = at(2, 9).astimezone(ZoneInfo("UTC"))
-    assert selectors.known_full(office=office, start=utc, channel="general") is True
-    assert selectors.known_full(office=office, start=at(2, 9), channel="student") is False
-    assert selectors.known_full(office=office, start=at(2, 9, 30), channel="general") is False
+    assert selectors.known_full(office_code="XH", start=utc, channel="general") is True
+    assert selectors.known_full(office_code="XH", start=at(2, 9), channel="student") is False
+    assert selectors.known_full(office_code="XH", start=at(2, 9, 30), channel="general") is False
+    assert selectors.known_full(office_code="NOPE", start=at(2, 9), channel="general") is False
     with pytest.raises(SlotFull):
         book(office, service, utc)

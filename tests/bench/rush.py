@@ -293,7 +293,7 @@ def main() -> None:
             "DATABASE_URL": dsn,
             "BOOKING_RATE_LIMITS": "off",
             "DEBUG": "0",
-            "LOG_LEVEL": "ERROR",  # a 409 is the expected answer, not worth a log line
+            "DJANGO_LOG_LEVEL": "ERROR",  # a 409 is the expected answer, not worth a log line
         }
         server = subprocess.Popen(  # noqa: S603
             [
