@@ -173,7 +173,7 @@ def test_book_then_move_in_english(
     assert booking.language == "en"
     expect(page.locator("main .result p.big")).to_have_text("Booking confirmed")
     expect(page.locator("main h1")).to_have_text(f"Appointment {booking.reference}")
-    expect(page.locator("dd.status-booked")).to_have_text("Booking confirmed")
+    expect(page.locator("dd.status-booked")).to_have_text("Booked")
     expect(page.locator("dd[data-start]")).to_have_attribute("data-start", start)
     expect(page.locator("div.qr svg")).to_be_visible()
     manage_url = page.url.removesuffix("?new=1")
