@@ -64,6 +64,10 @@ class BookingPolicyAdmin(SupervisorAccess, admin.ModelAdmin[BookingPolicy]):
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
+    def save_model(self, request: HttpRequest, obj: BookingPolicy, form: ModelForm[Any], change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        booking_selectors.policy_changed()
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[BookingPolicy]:
         booking_selectors.policy()  # the row exists before anyone looks for it
         return super().get_queryset(request)

@@ -14,7 +14,7 @@ from appointments.models import Booking, Channel
 from bureau.access import signed_in_user
 from bureau.identity import mask_id_number
 from bureau.models import Office, Service
-from bureau.ratelimit import booking_retry_after
+from bureau.ratelimit import booking_retry_after, client_address
 
 TOKEN_HEADER = OpenApiParameter("X-Booking-Token", location=OpenApiParameter.HEADER, required=True)
 
@@ -24,9 +24,7 @@ class Throttled(exceptions.Throttled):
 
 
 class AvailabilityQuery(serializers.Serializer[None]):
-    service: serializers.SlugRelatedField[Service] = serializers.SlugRelatedField(
-        slug_field="code", queryset=Service.objects.all()
-    )
+    service = serializers.CharField(max_length=32)
     date = serializers.DateField()
 
 
@@ -45,11 +43,14 @@ class Availability(APIView):
     def get(self, request: Request, code: str) -> Response:
         """Places left per slot for a service on a day (general channel). Days outside the
         booking window, and walk-in-only offices, have no slots."""
-        office = get_object_or_404(Office, code=code)
         query = AvailabilityQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        day = query.validated_data["date"]
-        slots = selectors.availability(office=office, service=query.validated_data["service"], day=day)
+        day, service = query.validated_data["date"], query.validated_data["service"]
+        slots = selectors.availability(office_code=code, service_code=service, day=day)
+        if not slots:  # the hot path answers from the cache; names are checked only here
+            get_object_or_404(Office, code=code)
+            if not Service.objects.filter(code=service).exists():
+                raise serializers.ValidationError({"service": [_("Unknown service.")]})
         return Response(AvailabilitySerializer({"date": day, "slots": slots}).data)
 
 
@@ -109,10 +110,6 @@ class FullSlotProbe(serializers.Serializer[None]):
         return {"office_code": values.pop("office"), **values}
 
 
-def _client_address(request: Request) -> str:
-    return str(request.META.get("REMOTE_ADDR", ""))
-
-
 class BookingCreate(APIView):
     @extend_schema(
         request=BookingInput,
@@ -123,7 +120,7 @@ class BookingCreate(APIView):
         """Book a slot. 409 `slot_full` when no place is left, 403 `blocked` after repeated
         no-shows, 429 with Retry-After when attempts come too fast."""
         wait = booking_retry_after(
-            address=_client_address(request), id_number=str(request.data.get("id_number", ""))[:40]
+            address=client_address(request), id_number=str(request.data.get("id_number", ""))[:40]
         )
         if wait is not None:
             raise Throttled(wait=wait)
@@ -172,7 +169,7 @@ class BookingReschedule(BookingByToken):
         """Move the booking to another slot of the same office and service; the old place
         is kept until the new one is held."""
         booking = self._booking(request, reference)
-        wait = booking_retry_after(address=_client_address(request), id_number=booking.id_number)
+        wait = booking_retry_after(address=client_address(request), id_number=booking.id_number)
         if wait is not None:
             raise Throttled(wait=wait)
         data = RescheduleInput(data=request.data)

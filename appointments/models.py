@@ -1,5 +1,7 @@
 """Slots with per-channel quotas, bookings, held places and the booking policy."""
 
+from datetime import time
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -24,7 +26,7 @@ class BookingPolicy(models.Model):
     """The one row of booking rules; supervisors edit it in the admin."""
 
     window_days = models.PositiveSmallIntegerField(_("bookable days ahead"), default=14)
-    opens_at = models.TimeField(_("time a new day opens for booking"), default="08:00")
+    opens_at = models.TimeField(_("time a new day opens for booking"), default=time(8))
     check_in_before_minutes = models.PositiveSmallIntegerField(_("check-in opens (minutes before)"), default=30)
     check_in_after_minutes = models.PositiveSmallIntegerField(_("check-in closes (minutes after)"), default=15)
     hold_minutes = models.PositiveSmallIntegerField(_("cancelled place held back (minutes)"), default=30)

@@ -13,16 +13,28 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from appointments import rules
-from appointments.models import Booking, BookingPolicy, Channel, Slot
-from bureau.models import Office, OpeningSession, Service
+from appointments.models import Booking, BookingPolicy, Channel, Slot, SlotTemplate
+from bureau.models import Office, OpeningSession
 
 # Readers may see a cached count this long at most; every change also drops the entry.
 AVAILABILITY_TTL_SECONDS = 1
 OFFICE_TZ = ZoneInfo(settings.OFFICE_TIME_ZONE)
+POLICY_KEY = "booking-policy"
+POLICY_TTL_SECONDS = 60
 
 
 def policy() -> BookingPolicy:
-    return BookingPolicy.objects.get_or_create(pk=1)[0]
+    """The booking rules, cached: every booking and availability read needs them."""
+    rules_ = cache.get(POLICY_KEY)
+    if rules_ is None:
+        rules_ = BookingPolicy.objects.get_or_create(pk=1)[0]
+        cache.set(POLICY_KEY, rules_, POLICY_TTL_SECONDS)
+    return rules_
+
+
+def policy_changed() -> None:
+    """Call after the policy row is written, so the next read sees it."""
+    cache.delete(POLICY_KEY)
 
 
 def booking_token(reference: str) -> str:
@@ -55,48 +67,74 @@ def bookable_range(now: datetime | None = None) -> tuple[date, date]:
     )
 
 
-DayRows = list[tuple[str, int, bool, list[int]]]
+DayRows = list[tuple[str, tuple[str, ...], list[int]]]
 
 
-def day_rows_refresh(office_code: str, day: date) -> DayRows:
-    """(start ISO, template id, weekend, [remaining per channel]) of an office's day, read
-    from the database and put in the cache."""
+def _day_rows_refresh(office_code: str, day: date) -> DayRows:
+    """(start ISO, service codes, [remaining per channel]) of each slot of an office's day,
+    read from the database and put in the cache. Weekend slots list weekend services only."""
     start = datetime.combine(day, time.min, tzinfo=OFFICE_TZ)
-    fields = ["starts_at", "template_id", "template__day_kind"]
+    fields = ["starts_at", "template_id"]
     for channel in Channel.values:
         fields += [f"{channel}_quota", f"{channel}_booked"]
-    slots = Slot.objects.filter(office__code=office_code, starts_at__gte=start, starts_at__lt=start + timedelta(days=1))
+    slots = list(
+        Slot.objects.filter(office__code=office_code, starts_at__gte=start, starts_at__lt=start + timedelta(days=1))
+        .order_by("starts_at")
+        .values_list(*fields)
+    )
+    served: dict[int, list[str]] = {}
+    links = SlotTemplate.services.through.objects.filter(slottemplate_id__in={row[1] for row in slots})
+    for template_id, code, day_kind, weekend_service in links.values_list(
+        "slottemplate_id", "service__code", "slottemplate__day_kind", "service__weekend_service"
+    ):
+        if weekend_service or day_kind != OpeningSession.DayKind.WEEKEND:
+            served.setdefault(template_id, []).append(code)
     rows = [
         (
             timezone.localtime(starts_at, OFFICE_TZ).isoformat(),
-            template_id,
-            day_kind == OpeningSession.DayKind.WEEKEND,
+            tuple(served.get(template_id, ())),
             [quota - booked for quota, booked in zip(counts[::2], counts[1::2], strict=True)],
         )
-        for starts_at, template_id, day_kind, *counts in slots.order_by("starts_at").values_list(*fields)
+        for starts_at, template_id, *counts in slots
     ]
     cache.set(availability_key(office_code, day), rows, AVAILABILITY_TTL_SECONDS)
     return rows
 
 
+def cached_places_adjust(*, office_code: str, start: datetime, channel: str, delta: int) -> None:
+    """Correct one slot's cached count after a committed change. Not atomic: a lost or
+    doubled correction lives at most AVAILABILITY_TTL_SECONDS, and no booking relies on the
+    cache for capacity."""
+    local = timezone.localtime(start, OFFICE_TZ)
+    key = availability_key(office_code, local.date())
+    rows: DayRows | None = cache.get(key)
+    if rows is None:
+        return
+    index = Channel.values.index(channel)
+    for row_start, _services, remaining in rows:
+        if row_start == local.isoformat():
+            remaining[index] += delta
+    cache.set(key, rows, AVAILABILITY_TTL_SECONDS)
+
+
 def _day_rows(office_code: str, day: date) -> DayRows:
     rows = cache.get(availability_key(office_code, day))
-    return day_rows_refresh(office_code, day) if rows is None else rows
+    return _day_rows_refresh(office_code, day) if rows is None else rows
 
 
 def availability(
-    *, office: Office, service: Service, day: date, channel: str = Channel.GENERAL, now: datetime | None = None
+    *, office_code: str, service_code: str, day: date, channel: str = Channel.GENERAL, now: datetime | None = None
 ) -> list[OpenSlot]:
-    """Slots of a bookable day that serve `service`, with the places left for `channel`."""
+    """Slots of a bookable day that serve the service, with the places left for `channel`.
+    Comes from the cache without a database query while the day is cached."""
     first, last = bookable_range(now)
-    if office.mode != Office.Mode.DUAL_TRACK or not first <= day <= last:
+    if not first <= day <= last:
         return []
-    templates = set(service.slot_templates.filter(office=office).values_list("pk", flat=True))
     index = Channel.values.index(channel)
     return [
         OpenSlot(starts_at=datetime.fromisoformat(start), remaining=remaining[index])
-        for start, template_id, weekend, remaining in _day_rows(office.code, day)
-        if template_id in templates and (service.weekend_service or not weekend)
+        for start, services, remaining in _day_rows(office_code, day)
+        if service_code in services
     ]
 
 

@@ -36,11 +36,13 @@ class Blocked(NotAllowed):
     code = "blocked"
 
 
-def _forget_availability(office_code: str, *starts: datetime) -> None:
-    """After commit, read the touched days' availability again into the cache: one query
-    here instead of every reader missing the cache at once in a rush."""
-    days = {timezone.localtime(s, OFFICE_TZ).date() for s in starts}
-    transaction.on_commit(lambda: [selectors.day_rows_refresh(office_code, day) for day in days], robust=True)
+def _places_changed(office_code: str, start: datetime, channel: str, delta: int) -> None:
+    """After commit, correct the cached day in place rather than dropping it, so a rush of
+    readers does not all miss the cache at once."""
+    transaction.on_commit(
+        lambda: selectors.cached_places_adjust(office_code=office_code, start=start, channel=channel, delta=delta),
+        robust=True,
+    )
 
 
 def _send(booking: Booking, kind: str, key: str) -> None:
@@ -212,12 +214,13 @@ def _take_place(slot_id: int, channel: str) -> None:
         raise SlotFull(_("This slot is fully booked. Please choose another time."))
 
 
-def _hold_place(slot: Slot, channel: str, now: datetime, rules_: BookingPolicy) -> None:
+def _hold_place(slot: Slot, channel: str, now: datetime, rules_: BookingPolicy, office_code: str) -> None:
     """Keep a freed place back for the hold period, or return it at once if there is none."""
     if rules_.hold_minutes:
         PlaceHold.objects.create(slot=slot, channel=channel, release_at=now + timedelta(minutes=rules_.hold_minutes))
     else:
         Slot.objects.filter(pk=slot.pk).update(**{f"{channel}_booked": F(f"{channel}_booked") - 1})
+        _places_changed(office_code, slot.starts_at, channel, +1)
 
 
 def booking_create(
@@ -271,7 +274,7 @@ def booking_create(
                 changed_at=now,
                 idempotency_key=idempotency_key or None,
             )
-            _forget_availability(office.code, slot.starts_at)
+            _places_changed(office.code, slot.starts_at, channel, -1)
             _send(booking, SmsMessage.Kind.CONFIRMATION, f"confirmation:{booking.pk}")
     except IntegrityError:
         # Another request won the race: the same Idempotency-Key, or this ID number and
@@ -310,8 +313,7 @@ def booking_cancel(*, booking: Booking, now: datetime | None = None) -> Booking:
         )
         if not moved:
             raise Conflict(_("This booking is no longer active."), code="not_active")
-        _hold_place(booking.slot, booking.channel, now, rules_)
-        _forget_availability(booking.office.code, booking.slot.starts_at)
+        _hold_place(booking.slot, booking.channel, now, rules_, booking.office.code)
         _send(booking, SmsMessage.Kind.CANCELLATION, f"cancellation:{booking.pk}")
     booking.refresh_from_db(fields=["status", "changed_at"])
     return booking
@@ -332,10 +334,9 @@ def booking_reschedule(*, booking: Booking, start: datetime, now: datetime | Non
         if slot.pk == locked.slot_id:
             raise DomainError(_("This is already the booked time."), field="start", code="same_slot")
         _take_place(slot.pk, locked.channel)
-        _hold_place(locked.slot, locked.channel, now, rules_)
-        old_start = locked.slot.starts_at
+        _hold_place(locked.slot, locked.channel, now, rules_, locked.office.code)
         Booking.objects.filter(pk=locked.pk).update(slot=slot, changed_at=now)
-        _forget_availability(locked.office.code, old_start, slot.starts_at)
+        _places_changed(locked.office.code, slot.starts_at, locked.channel, -1)
         _send(locked, SmsMessage.Kind.CHANGE, f"change:{locked.pk}:{slot.pk}")
     booking.refresh_from_db()
     return booking
@@ -416,7 +417,7 @@ def holds_release(*, now: datetime | None = None) -> int:
             if not PlaceHold.objects.filter(pk=hold.pk, released=False).update(released=True):
                 continue
             Slot.objects.filter(pk=hold.slot_id).update(**{f"{hold.channel}_booked": F(f"{hold.channel}_booked") - 1})
-            _forget_availability(hold.slot.office.code, hold.slot.starts_at)
+            _places_changed(hold.slot.office.code, hold.slot.starts_at, hold.channel, +1)
         released += 1
     return released
 

@@ -23,7 +23,7 @@ from appointments.models import Booking, Channel
 from appointments.services import BookingInputError
 from bureau import selectors as core
 from bureau.models import Office, Service
-from bureau.ratelimit import booking_retry_after
+from bureau.ratelimit import booking_retry_after, client_address
 from bureau.services import Conflict, DomainError, NotAllowed
 
 
@@ -37,8 +37,10 @@ def _day_choices(days: list[date]) -> list[tuple[str, str]]:
 
 
 def _slot_rows(office: Office, service: Service, day: date) -> list[dict[str, Any]]:
-    general = selectors.availability(office=office, service=service, day=day)
-    student = selectors.availability(office=office, service=service, day=day, channel=Channel.STUDENT)
+    general = selectors.availability(office_code=office.code, service_code=service.code, day=day)
+    student = selectors.availability(
+        office_code=office.code, service_code=service.code, day=day, channel=Channel.STUDENT
+    )
     return [
         {"start": g.starts_at, "remaining": g.remaining, "student_remaining": s.remaining}
         for g, s in zip(general, student, strict=True)
@@ -83,9 +85,7 @@ def _try_booking(
     request: HttpRequest, office: Office, service: Service, applicant: ApplicantForm
 ) -> tuple[Booking | None, int]:
     """The booking, or None and the HTTP status with the errors put on the form."""
-    wait = booking_retry_after(
-        address=request.META.get("REMOTE_ADDR", ""), id_number=applicant.cleaned_data["id_number"]
-    )
+    wait = booking_retry_after(address=client_address(request), id_number=applicant.cleaned_data["id_number"])
     if wait is not None:
         applicant.add_error(None, _("Too many booking attempts. Please wait %(s)d seconds.") % {"s": wait})
         return None, 429
@@ -161,7 +161,7 @@ def reschedule(request: HttpRequest, reference: str, token: str) -> HttpResponse
     form = RescheduleForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a time."))
-    elif wait := booking_retry_after(address=request.META.get("REMOTE_ADDR", ""), id_number=booking.id_number):
+    elif wait := booking_retry_after(address=client_address(request), id_number=booking.id_number):
         messages.error(request, _("Too many booking attempts. Please wait %(s)d seconds.") % {"s": wait})
     else:
         try:

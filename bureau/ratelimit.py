@@ -6,6 +6,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest
 
 
 def retry_after(bucket: str, *, limit: int, window: int) -> int | None:
@@ -16,6 +17,12 @@ def retry_after(bucket: str, *, limit: int, window: int) -> int | None:
     if count > limit:
         return max(1, int(window - now % window))
     return None
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address: REMOTE_ADDR, or behind the proxy the header it sets itself
+    (CLIENT_ADDRESS_HEADER, e.g. HTTP_X_REAL_IP), which a client cannot forge past it."""
+    return str(request.META.get(settings.CLIENT_ADDRESS_HEADER or "REMOTE_ADDR", ""))
 
 
 def booking_retry_after(*, address: str, id_number: str) -> int | None:

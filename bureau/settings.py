@@ -141,6 +141,9 @@ SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
 # Booking rate limits (per client address and per ID number); BOOKING_RATE_LIMITS=off
 # turns them off for load tests fired from one address.
 BOOKING_RATE_LIMITS = os.environ.get("BOOKING_RATE_LIMITS", "on") != "off"
+# Behind the proxy every request comes from it: name the header it sets to the client's
+# address (HTTP_X_REAL_IP with the compose file's nginx).
+CLIENT_ADDRESS_HEADER = os.environ.get("CLIENT_ADDRESS_HEADER", "")
 BOOKING_RATE_PER_ADDRESS = (30, 60)  # attempts per seconds
 BOOKING_RATE_PER_ID_NUMBER = (10, 600)
 
@@ -189,6 +192,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "bureau.api_errors.exception_handler",
     # Guessing passwords and reference + ID pairs is slowed down per client address.
     "DEFAULT_THROTTLE_RATES": {"auth": "10/min", "lookup": "20/min"},
+    "NUM_PROXIES": int(os.environ["NUM_PROXIES"]) if os.environ.get("NUM_PROXIES") else None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

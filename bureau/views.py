@@ -19,7 +19,7 @@ from bureau.celery import app as celery_app
 from bureau.forms import ApplicantStatusForm, ApplicationAcceptForm, ApplicationStatusForm, DeadlinePreviewForm
 from bureau.identity import mask_id_number, mask_name
 from bureau.models import Application, StaffMember
-from bureau.ratelimit import retry_after
+from bureau.ratelimit import client_address, retry_after
 from bureau.services import STATUS_FLOW, DomainError
 
 
@@ -45,7 +45,7 @@ def deadline_preview(request: HtmxHttpRequest) -> HttpResponse:
 def applicant_status(request: HttpRequest) -> HttpResponse:
     form = ApplicantStatusForm(request.POST if request.method == "POST" else None)
     context: dict[str, Any] = {"form": form}
-    if form.is_bound and retry_after(f"lookup:{request.META.get('REMOTE_ADDR', '')}", limit=20, window=60):
+    if form.is_bound and retry_after(f"lookup:{client_address(request)}", limit=20, window=60):
         form.add_error(None, _("Too many look-ups from this device. Please wait a minute."))
         return render(request, "bureau/applicant_status.html", context, status=429)
     if form.is_bound and form.is_valid():

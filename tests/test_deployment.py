@@ -1,6 +1,7 @@
 """The production shape: compose file, its commands, and the settings' refusals."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -51,12 +52,15 @@ def test_production_settings_start_with_a_secret_and_debug_off() -> None:
 def test_compose_file_runs_every_part_with_health_checks() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "scheduler"}
-    for name in ("postgres", "redis", "web", "worker", "scheduler"):
+    assert set(services) == {"postgres", "redis", "migrate", "web", "web-read", "proxy", "worker", "scheduler"}
+    for name in ("postgres", "redis", "web", "web-read", "proxy", "worker", "scheduler"):
         assert "healthcheck" in services[name], name
     assert services["web"]["command"][:2] == ["gunicorn", "bureau.wsgi:application"]
     assert services["worker"]["command"][:3] == ["celery", "--app", "bureau"]
     assert services["scheduler"]["command"] == ["python", "manage.py", "qcluster"]
+    nginx = compose["configs"]["nginx"]["content"]
+    assert re.search(r"location ~ \^/api/v1/offices/\[\^/\]\+/availability/\$ \{\s*proxy_pass http://web_read;", nginx)
+    assert re.search(r"location / \{\s*proxy_pass http://web;", nginx)
 
 
 def test_compose_management_commands_exist() -> None:

@@ -229,3 +229,19 @@ def test_full_slot_is_answered_from_the_cache_without_database_queries(
     with django_assert_max_num_queries(0):
         response = post(client, GOOD)
     assert (response.status_code, response.json()["code"]) == (409, "slot_full")
+
+
+def test_warm_availability_read_needs_no_database_query(client: Client, slot, django_assert_num_queries) -> None:
+    url = "/api/v1/offices/XH/availability/?service=passport-first&date=2026-12-02"
+    client.get(url)
+    with django_assert_num_queries(0):
+        assert len(client.get(url).json()["slots"]) == 2
+
+
+def test_rate_limit_counts_the_address_the_proxy_reports(client: Client, slot, settings) -> None:
+    settings.BOOKING_RATE_LIMITS = True
+    settings.BOOKING_RATE_PER_ADDRESS = (1, 60)
+    settings.CLIENT_ADDRESS_HEADER = "HTTP_X_REAL_IP"
+    post(client, {**GOOD, "phone": "x"}, **{"x-real-ip": "10.0.0.1"})
+    assert post(client, GOOD, **{"x-real-ip": "10.0.0.2"}).status_code == 201  # another client behind the proxy
+    assert post(client, GOOD, **{"x-real-ip": "10.0.0.1"}).status_code == 429

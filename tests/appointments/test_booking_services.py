@@ -7,7 +7,7 @@ from unittest import mock
 import pytest
 from django.test import override_settings
 
-from appointments import services
+from appointments import selectors, services
 from appointments.models import Booking, BookingPolicy, PlaceHold, Slot, SlotTemplate, SmsMessage
 from appointments.services import AlreadyBooked, Blocked, BookingInputError, SlotFull
 from bureau.services import Conflict, DomainError, NotAllowed
@@ -198,6 +198,7 @@ def test_cancel_twice_or_after_start_is_refused(office, service, slot) -> None:
 
 def test_cancel_without_hold_returns_the_place_at_once(office, service, slot) -> None:
     BookingPolicy.objects.filter(pk=1).update(hold_minutes=0)
+    selectors.policy_changed()
     booking = book(office, service, at(2, 9))
     services.booking_cancel(booking=booking, now=NOW)
     slot.refresh_from_db()

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from stdnum.cn import ric
 
-from appointments import services
+from appointments import selectors, services
 from appointments.models import Booking, BookingPolicy, Slot
 from bureau.services import DomainError
 from tests.appointments.conftest import NOW, at
@@ -76,6 +76,7 @@ def test_two_parallel_bookings_for_one_id_number_give_one(office, service, slots
 
 def test_reschedule_racing_new_bookings_for_the_freed_place_never_oversells(office, service, slot) -> None:
     BookingPolicy.objects.filter(pk=1).update(hold_minutes=0)  # the place is free the moment it is left
+    selectors.policy_changed()
     movers = [
         services.booking_create(
             office=office,
