@@ -12,6 +12,25 @@ from tests.factories import OfficeFactory, clerk, supervisor
 
 pytestmark = pytest.mark.django_db
 
+TEMPLATE_FORM = {
+    "day_kind": "weekday",
+    "starts_at": "09:00",
+    "ends_at": "10:00",
+    "slot_minutes": "30",
+    "general_quota": "3",
+    "student_quota": "0",
+    "enterprise_quota": "0",
+    "emergency_quota": "1",
+}
+BOOKING_FORM = {
+    "date": "2026-12-02",
+    "start": "2026-12-02T09:00:00+08:00",
+    "name": "王小晶",
+    "id_number": "33010619900101123X",
+    "phone": "13812345678",
+    "channel": "general",
+}
+
 
 @pytest.fixture(autouse=True)
 def frozen_now():
@@ -22,18 +41,7 @@ def frozen_now():
 def test_supervisor_edits_a_template_and_unbooked_slots_follow(client: Client, office, service, template, slot) -> None:
     Slot.objects.filter(pk=slot.pk).update(general_booked=1)  # a booked slot stays as it is
     client.force_login(supervisor(office))
-    form = {
-        "office": office.pk,
-        "services": [service.pk],
-        "day_kind": "weekday",
-        "starts_at": "09:00",
-        "ends_at": "10:00",
-        "slot_minutes": "30",
-        "general_quota": "8",
-        "student_quota": "0",
-        "enterprise_quota": "0",
-        "emergency_quota": "1",
-    }
+    form = {**TEMPLATE_FORM, "office": office.pk, "services": [service.pk], "general_quota": "8"}
     response = client.post(f"/admin/appointments/slottemplate/{template.pk}/change/", form)
     assert response.status_code == 302
     kept = Slot.objects.get(pk=slot.pk)
@@ -51,18 +59,7 @@ def test_supervisor_edits_a_template_and_unbooked_slots_follow(client: Client, o
 )
 def test_bad_template_is_refused_with_a_message(client: Client, office, service, template, change, message) -> None:
     client.force_login(supervisor(office))
-    form = {
-        "office": office.pk,
-        "services": [service.pk],
-        "day_kind": "weekday",
-        "starts_at": "09:00",
-        "ends_at": "10:00",
-        "slot_minutes": "30",
-        "general_quota": "3",
-        "student_quota": "0",
-        "enterprise_quota": "0",
-        "emergency_quota": "1",
-    }
+    form = {**TEMPLATE_FORM, "office": office.pk, "services": [service.pk]}
     response = client.post(
         f"/admin/appointments/slottemplate/{template.pk}/change/", {**form, **change}, headers={"accept-language": "en"}
     )
@@ -74,18 +71,7 @@ def test_bad_template_is_refused_with_a_message(client: Client, office, service,
 def test_supervisor_cannot_make_templates_for_other_offices(client: Client, office, service) -> None:
     other = OfficeFactory.create()
     client.force_login(supervisor(office))
-    form = {
-        "office": other.pk,
-        "services": [service.pk],
-        "day_kind": "weekday",
-        "starts_at": "09:00",
-        "ends_at": "10:00",
-        "slot_minutes": "30",
-        "general_quota": "3",
-        "student_quota": "0",
-        "enterprise_quota": "0",
-        "emergency_quota": "1",
-    }
+    form = {**TEMPLATE_FORM, "office": other.pk, "services": [service.pk]}
     response = client.post("/admin/appointments/slottemplate/add/", form)
     assert response.status_code == 200
     assert not SlotTemplate.objects.filter(office=other).exists()
@@ -140,15 +126,7 @@ def test_clerk_cannot_open_booking_admin(client: Client, office) -> None:
 
 
 def test_booking_page_books_and_redirects_to_the_manage_link(client: Client, office, service, slot) -> None:
-    form = {
-        "service": service.pk,
-        "date": "2026-12-02",
-        "start": "2026-12-02T09:00:00+08:00",
-        "name": "王小晶",
-        "id_number": "33010619900101123X",
-        "phone": "13812345678",
-        "channel": "general",
-    }
+    form = {**BOOKING_FORM, "service": service.pk}
     response = client.post("/book/XH/", form)
     booking = Booking.objects.get()
     assert response.status_code == 302
@@ -175,15 +153,7 @@ def test_booking_page_books_and_redirects_to_the_manage_link(client: Client, off
     ],
 )
 def test_booking_page_shows_errors_next_to_fields(client: Client, service, slot, change, status, text) -> None:
-    form = {
-        "service": service.pk,
-        "date": "2026-12-02",
-        "start": "2026-12-02T09:00:00+08:00",
-        "name": "王小晶",
-        "id_number": "33010619900101123X",
-        "phone": "13812345678",
-        "channel": "general",
-    }
+    form = {**BOOKING_FORM, "service": service.pk}
     response = client.post("/book/XH/", {**form, **change}, headers={"accept-language": "en"})
     assert response.status_code == status
     assert text in response.content.decode()
@@ -192,15 +162,7 @@ def test_booking_page_shows_errors_next_to_fields(client: Client, service, slot,
 
 def test_booking_page_full_slot_is_409_with_a_message(client: Client, service, slot) -> None:
     Slot.objects.filter(pk=slot.pk).update(general_booked=3)
-    form = {
-        "service": service.pk,
-        "date": "2026-12-02",
-        "start": "2026-12-02T09:00:00+08:00",
-        "name": "王小晶",
-        "id_number": "33010619900101123X",
-        "phone": "13812345678",
-        "channel": "general",
-    }
+    form = {**BOOKING_FORM, "service": service.pk}
     response = client.post("/book/XH/", form, headers={"accept-language": "en"})
     assert response.status_code == 409
     assert "fully booked" in response.content.decode()
