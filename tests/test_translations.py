@@ -13,6 +13,7 @@ import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -250,49 +251,36 @@ def test_mo_keys_match_po_entries(messages: list[Entry]) -> None:
     )
 
 
+def _translate(catalogue: Any, entry: Entry, n: int | None) -> str:
+    """What `catalogue` (a GNUTranslations or django.utils.translation) gives for an entry."""
+    if n is None:
+        if entry.msgctxt is None:
+            return str(catalogue.gettext(entry.msgid))
+        return str(catalogue.pgettext(entry.msgctxt, entry.msgid))
+    assert entry.msgid_plural is not None
+    if entry.msgctxt is None:
+        return str(catalogue.ngettext(entry.msgid, entry.msgid_plural, n))
+    return str(catalogue.npgettext(entry.msgctxt, entry.msgid, entry.msgid_plural, n))
+
+
+def _disagreements(catalogue: Any, messages: list[Entry]) -> list[str]:
+    return [
+        f"{entry}{'' if n is None else f' n={n}'}: gives {got!r}, .po says {expected!r}"
+        for entry in messages
+        for n, expected in _expected_translations(entry)
+        if (got := _translate(catalogue, entry, n)) != expected
+    ]
+
+
 def test_mo_translates_every_po_entry(messages: list[Entry], mo_catalogue: gettext.GNUTranslations) -> None:
     assert mo_catalogue.info().get("language") == "zh_Hans"
     assert mo_catalogue.info().get("plural-forms") == "nplurals=1; plural=0;"
-    wrong = []
-    for entry in messages:
-        for n, expected in _expected_translations(entry):
-            if n is None:
-                got = (
-                    mo_catalogue.gettext(entry.msgid)
-                    if entry.msgctxt is None
-                    else mo_catalogue.pgettext(entry.msgctxt, entry.msgid)
-                )
-            else:
-                assert entry.msgid_plural is not None
-                got = (
-                    mo_catalogue.ngettext(entry.msgid, entry.msgid_plural, n)
-                    if entry.msgctxt is None
-                    else mo_catalogue.npgettext(entry.msgctxt, entry.msgid, entry.msgid_plural, n)
-                )
-            if got != expected:
-                wrong.append(f"{entry}{'' if n is None else f' n={n}'}: .mo gives {got!r}, .po says {expected!r}")
+    wrong = _disagreements(mo_catalogue, messages)
     assert not wrong, "django.mo disagrees with django.po (recompile):\n" + "\n".join(wrong)
 
 
 def test_django_translates_every_po_entry_in_zh_hans(messages: list[Entry]) -> None:
     assert LC_MESSAGES.parent.parent in {Path(p).resolve() for p in settings.LOCALE_PATHS}
-    wrong = []
     with translation.override("zh-hans"):
-        for entry in messages:
-            for n, expected in _expected_translations(entry):
-                if n is None:
-                    got = (
-                        translation.gettext(entry.msgid)
-                        if entry.msgctxt is None
-                        else translation.pgettext(entry.msgctxt, entry.msgid)
-                    )
-                else:
-                    assert entry.msgid_plural is not None
-                    got = (
-                        translation.ngettext(entry.msgid, entry.msgid_plural, n)
-                        if entry.msgctxt is None
-                        else translation.npgettext(entry.msgctxt, entry.msgid, entry.msgid_plural, n)
-                    )
-                if got != expected:
-                    wrong.append(f"{entry}: Django gives {got!r}, .po says {expected!r}")
+        wrong = _disagreements(translation, messages)
     assert not wrong, "Django does not serve the zh-Hans catalogue:\n" + "\n".join(wrong)
