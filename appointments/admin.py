@@ -4,6 +4,7 @@ read-only bookings."""
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
@@ -66,7 +67,7 @@ class BookingPolicyAdmin(SupervisorAccess, admin.ModelAdmin[BookingPolicy]):
 
     def save_model(self, request: HttpRequest, obj: BookingPolicy, form: ModelForm[Any], change: bool) -> None:
         super().save_model(request, obj, form, change)
-        booking_selectors.policy_changed()
+        transaction.on_commit(booking_selectors.policy_changed)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BookingPolicy]:
         booking_selectors.policy()  # the row exists before anyone looks for it

@@ -119,6 +119,8 @@ class BookingCreate(APIView):
     def post(self, request: Request) -> Response:
         """Book a slot. 409 `slot_full` when no place is left, 403 `blocked` after repeated
         no-shows, 429 with Retry-After when attempts come too fast."""
+        if not isinstance(request.data, dict):
+            raise serializers.ValidationError([_("Send the booking as a JSON object.")])
         wait = booking_retry_after(
             address=client_address(request), id_number=str(request.data.get("id_number", ""))[:40]
         )

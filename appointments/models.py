@@ -97,14 +97,14 @@ class Slot(models.Model):
     template = models.ForeignKey(SlotTemplate, on_delete=models.CASCADE, related_name="slots")
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
-    general_quota = models.PositiveSmallIntegerField(default=0)
-    student_quota = models.PositiveSmallIntegerField(default=0)
-    enterprise_quota = models.PositiveSmallIntegerField(default=0)
-    emergency_quota = models.PositiveSmallIntegerField(default=0)
-    general_booked = models.PositiveSmallIntegerField(default=0)
-    student_booked = models.PositiveSmallIntegerField(default=0)
-    enterprise_booked = models.PositiveSmallIntegerField(default=0)
-    emergency_booked = models.PositiveSmallIntegerField(default=0)
+    general_quota = models.PositiveSmallIntegerField(_("general places"), default=0)
+    student_quota = models.PositiveSmallIntegerField(_("student places"), default=0)
+    enterprise_quota = models.PositiveSmallIntegerField(_("enterprise places"), default=0)
+    emergency_quota = models.PositiveSmallIntegerField(_("emergency reserve"), default=0)
+    general_booked = models.PositiveSmallIntegerField(_("general places taken"), default=0)
+    student_booked = models.PositiveSmallIntegerField(_("student places taken"), default=0)
+    enterprise_booked = models.PositiveSmallIntegerField(_("enterprise places taken"), default=0)
+    emergency_booked = models.PositiveSmallIntegerField(_("emergency places taken"), default=0)
 
     class Meta:
         ordering = ["starts_at"]
@@ -152,10 +152,15 @@ class Booking(models.Model):
     language = models.CharField(_("language"), max_length=8, default="zh-hans")
     checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
     checked_in_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("checked in by"),
     )
-    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
-    reminded_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64, null=True, blank=True, unique=True)
+    reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -182,12 +187,14 @@ class PlaceHold(models.Model):
     """A place freed by a cancellation or reschedule, kept back until `release_at` so it
     cannot be passed straight to someone else; then it returns to its slot's pool."""
 
-    slot = models.ForeignKey(Slot, on_delete=models.CASCADE, related_name="holds")
-    channel = models.CharField(max_length=16, choices=Channel.choices)
-    release_at = models.DateTimeField()
-    released = models.BooleanField(default=False)
+    slot = models.ForeignKey(Slot, on_delete=models.CASCADE, related_name="holds", verbose_name=_("slot"))
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    release_at = models.DateTimeField(_("returns at"))
+    released = models.BooleanField(_("returned"), default=False)
 
     class Meta:
+        verbose_name = _("held place")
+        verbose_name_plural = _("held places")
         indexes = [models.Index(fields=["released", "release_at"], name="hold_due")]
 
     def __str__(self) -> str:
@@ -203,10 +210,14 @@ class SmsMessage(models.Model):
         CANCELLATION = "cancellation", _("Cancellation")
         REMINDER = "reminder", _("Reminder")
 
-    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="messages")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    key = models.CharField(max_length=80, unique=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="messages", verbose_name=_("booking"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    key = models.CharField(_("key"), max_length=80, unique=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("SMS message")
+        verbose_name_plural = _("SMS messages")
 
     def __str__(self) -> str:
         return self.key

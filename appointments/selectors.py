@@ -2,6 +2,7 @@
 change), bookable days, a booking by its secret."""
 
 import hmac
+import time as time_module
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -97,7 +98,11 @@ def _day_rows_refresh(office_code: str, day: date) -> DayRows:
         )
         for starts_at, template_id, *counts in slots
     ]
-    cache.set(availability_key(office_code, day), rows, AVAILABILITY_TTL_SECONDS)
+    cache.set(
+        availability_key(office_code, day),
+        (time_module.time() + AVAILABILITY_TTL_SECONDS, rows),
+        AVAILABILITY_TTL_SECONDS,
+    )
     return rows
 
 
@@ -107,19 +112,27 @@ def cached_places_adjust(*, office_code: str, start: datetime, channel: str, del
     cache for capacity."""
     local = timezone.localtime(start, OFFICE_TZ)
     key = availability_key(office_code, local.date())
-    rows: DayRows | None = cache.get(key)
-    if rows is None:
+    entry = cache.get(key)
+    if entry is None:
+        return
+    expires, rows = entry
+    left = expires - time_module.time()
+    if left <= 0:
         return
     index = Channel.values.index(channel)
     for row_start, _services, remaining in rows:
         if row_start == local.isoformat():
             remaining[index] += delta
-    cache.set(key, rows, AVAILABILITY_TTL_SECONDS)
+    cache.set(key, (expires, rows), left)  # a correction never makes the entry live longer
 
 
 def _day_rows(office_code: str, day: date) -> DayRows:
-    rows = cache.get(availability_key(office_code, day))
-    return _day_rows_refresh(office_code, day) if rows is None else rows
+    """The cached day, at most AVAILABILITY_TTL_SECONDS after it was read from the database."""
+    entry = cache.get(availability_key(office_code, day))
+    if entry is None or entry[0] <= time_module.time():
+        return _day_rows_refresh(office_code, day)
+    rows: DayRows = entry[1]
+    return rows
 
 
 def availability(

@@ -105,8 +105,9 @@ def slots_generate(*, today: date | None = None, templates: list[SlotTemplate] |
     before = Slot.objects.filter(template__in={s.template_id for s in rows}).count()
     Slot.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
     created = Slot.objects.filter(template__in={s.template_id for s in rows}).count() - before
-    for code in Office.objects.filter(pk__in={s.office_id for s in rows}).values_list("code", flat=True):
-        cache.delete_many([availability_key(code, today + timedelta(days=o)) for o in range(1, window + 1)])
+    codes = Office.objects.filter(pk__in={s.office_id for s in rows}).values_list("code", flat=True)
+    keys = [availability_key(code, today + timedelta(days=o)) for code in codes for o in range(1, window + 1)]
+    transaction.on_commit(lambda: cache.delete_many(keys))
     return created
 
 
@@ -305,17 +306,17 @@ def _before_start(booking: Booking, now: datetime) -> None:
 def booking_cancel(*, booking: Booking, now: datetime | None = None) -> Booking:
     """Cancel before the slot starts; the place is held back, then returns to the pool."""
     now = now or timezone.now()
-    _before_start(booking, now)
     rules_ = policy()
     with transaction.atomic():
-        moved = Booking.objects.filter(pk=booking.pk, status=Booking.Status.BOOKED).update(
-            status=Booking.Status.CANCELLED, changed_at=now
-        )
-        if not moved:
+        # Locked and read again: a reschedule committed meanwhile has moved it to another slot.
+        locked = Booking.objects.select_for_update().select_related("slot", "office").filter(pk=booking.pk).first()
+        if locked is None or locked.status != Booking.Status.BOOKED:
             raise Conflict(_("This booking is no longer active."), code="not_active")
-        _hold_place(booking.slot, booking.channel, now, rules_, booking.office.code)
-        _send(booking, SmsMessage.Kind.CANCELLATION, f"cancellation:{booking.pk}")
-    booking.refresh_from_db(fields=["status", "changed_at"])
+        _before_start(locked, now)
+        Booking.objects.filter(pk=locked.pk).update(status=Booking.Status.CANCELLED, changed_at=now)
+        _hold_place(locked.slot, locked.channel, now, rules_, locked.office.code)
+        _send(locked, SmsMessage.Kind.CANCELLATION, f"cancellation:{locked.pk}")
+    booking.refresh_from_db()
     return booking
 
 

@@ -41,9 +41,10 @@ def _slot_rows(office: Office, service: Service, day: date) -> list[dict[str, An
     student = selectors.availability(
         office_code=office.code, service_code=service.code, day=day, channel=Channel.STUDENT
     )
+    student_left = {s.starts_at: s.remaining for s in student}
     return [
-        {"start": g.starts_at, "remaining": g.remaining, "student_remaining": s.remaining}
-        for g, s in zip(general, student, strict=True)
+        {"start": g.starts_at, "remaining": g.remaining, "student_remaining": student_left.get(g.starts_at, 0)}
+        for g in general
     ]
 
 

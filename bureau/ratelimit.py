@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from bureau.identity import compact_id_number
+
 
 def retry_after(bucket: str, *, limit: int, window: int) -> int | None:
     """Count one attempt; the seconds to wait if this one is over the limit, else None."""
@@ -34,7 +36,7 @@ def booking_retry_after(*, address: str, id_number: str) -> int | None:
     if wait is None and id_number:
         limit, window = settings.BOOKING_RATE_PER_ID_NUMBER
         # The ID number is hashed into the key: cache keys may show up in monitoring.
-        wait = retry_after(f"id:{hash_key(id_number)}", limit=limit, window=window)
+        wait = retry_after(f"id:{hash_key(compact_id_number(id_number))}", limit=limit, window=window)
     return wait
 
 

@@ -245,3 +245,17 @@ def test_rate_limit_counts_the_address_the_proxy_reports(client: Client, slot, s
     post(client, {**GOOD, "phone": "x"}, **{"x-real-ip": "10.0.0.1"})
     assert post(client, GOOD, **{"x-real-ip": "10.0.0.2"}).status_code == 201  # another client behind the proxy
     assert post(client, GOOD, **{"x-real-ip": "10.0.0.1"}).status_code == 429
+
+
+@pytest.mark.parametrize("body", ["[]", '"text"', "42"])
+def test_booking_body_that_is_not_an_object_is_400(client: Client, slot, body: str) -> None:
+    response = client.post("/api/v1/bookings/", body, content_type="application/json")
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")
+
+
+def test_rate_limit_per_id_number_is_not_dodged_by_spelling(client: Client, slot, settings) -> None:
+    settings.BOOKING_RATE_LIMITS = True
+    settings.BOOKING_RATE_PER_ID_NUMBER = (1, 600)
+    post(client, {**GOOD, "phone": "x"})
+    spelled = {**GOOD, "id_number": "３３０１０６ 1990 0101 123x"}
+    assert post(client, spelled).status_code == 429

@@ -356,3 +356,24 @@ def test_known_full_answers_from_the_cache_in_any_time_zone(office, service, slo
     assert selectors.known_full(office_code="NOPE", start=at(2, 9), channel="general") is False
     with pytest.raises(SlotFull):
         book(office, service, utc)
+
+
+def test_cancel_of_a_copy_read_before_a_reschedule_frees_the_new_place(office, service, slot) -> None:
+    booking = book(office, service, at(2, 9))
+    stale = Booking.objects.get(pk=booking.pk)
+    services.booking_reschedule(booking=booking, start=at(3, 9), now=NOW)
+    services.booking_cancel(booking=stale, now=NOW)
+    hold = PlaceHold.objects.exclude(slot=slot).get()
+    assert hold.slot.starts_at == at(3, 9)  # the place held back is the one the booking had
+    assert PlaceHold.objects.filter(slot=slot).count() == 1  # from the reschedule, not twice
+
+
+def test_cached_day_is_not_kept_alive_by_corrections(office, service, slot) -> None:
+    from appointments import selectors
+
+    assert selectors.availability(office_code="XH", service_code=service.code, day=slot.starts_at.date(), now=NOW)
+    Slot.objects.filter(pk=slot.pk).update(general_booked=3)  # behind the cache's back
+    with mock.patch("appointments.selectors.time_module.time", return_value=10**10):
+        selectors.cached_places_adjust(office_code="XH", start=at(2, 9), channel="general", delta=-1)
+        rows = selectors.availability(office_code="XH", service_code=service.code, day=slot.starts_at.date(), now=NOW)
+    assert rows[0].remaining == 0  # read again from the database, not the corrected copy
