@@ -303,13 +303,23 @@ def _before_start(booking: Booking, now: datetime) -> None:
         raise DomainError(_("The appointment has started; it can no longer be changed."), code="too_late")
 
 
+def _locked(booking: Booking) -> Booking | None:
+    """The booking row locked, as committed now. No join in the locking query: PostgreSQL
+    would drop the row if a concurrent reschedule changed the joined slot."""
+    locked = Booking.objects.select_for_update().filter(pk=booking.pk).first()
+    if locked is not None:
+        locked.slot = Slot.objects.get(pk=locked.slot_id)
+        locked.office = Office.objects.get(pk=locked.office_id)
+    return locked
+
+
 def booking_cancel(*, booking: Booking, now: datetime | None = None) -> Booking:
     """Cancel before the slot starts; the place is held back, then returns to the pool."""
     now = now or timezone.now()
     rules_ = policy()
     with transaction.atomic():
         # Locked and read again: a reschedule committed meanwhile has moved it to another slot.
-        locked = Booking.objects.select_for_update().select_related("slot", "office").filter(pk=booking.pk).first()
+        locked = _locked(booking)
         if locked is None or locked.status != Booking.Status.BOOKED:
             raise Conflict(_("This booking is no longer active."), code="not_active")
         _before_start(locked, now)
@@ -327,7 +337,7 @@ def booking_reschedule(*, booking: Booking, start: datetime, now: datetime | Non
     now = now or timezone.now()
     rules_ = policy()
     with transaction.atomic():
-        locked = Booking.objects.select_for_update().select_related("slot", "office").filter(pk=booking.pk).first()
+        locked = _locked(booking)
         if locked is None or locked.status != Booking.Status.BOOKED:
             raise Conflict(_("This booking is no longer active."), code="not_active")
         _before_start(locked, now)

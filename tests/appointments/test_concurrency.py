@@ -9,7 +9,7 @@ from django.db import connection
 from stdnum.cn import ric
 
 from appointments import selectors, services
-from appointments.models import Booking, BookingPolicy, Slot
+from appointments.models import Booking, BookingPolicy, PlaceHold, Slot
 from bureau.services import DomainError
 from tests.appointments.conftest import NOW, at
 
@@ -115,3 +115,39 @@ def test_cancel_and_hold_release_racing_never_returns_a_place_twice(office, serv
     assert released == {"1": 1, "0": 7}
     slot.refresh_from_db()
     assert slot.general_booked == 0
+
+
+def test_cancel_racing_reschedule_keeps_every_count_true(office, service, slots) -> None:
+    bookings = [
+        services.booking_create(
+            office=office,
+            service=service,
+            start=at(2, 9),
+            name="王",
+            id_number=id_number(n),
+            phone="13812345678",
+            now=NOW,
+        )
+        for n in range(3)
+    ]
+
+    def cancel(booking: Booking) -> Callable[[], str]:
+        def work() -> str:
+            services.booking_cancel(booking=Booking.objects.get(pk=booking.pk), now=NOW)
+            return "cancelled"
+
+        return work
+
+    def move(booking: Booking) -> Callable[[], str]:
+        def work() -> str:
+            services.booking_reschedule(booking=Booking.objects.get(pk=booking.pk), start=at(3, 9), now=NOW)
+            return "moved"
+
+        return work
+
+    outcomes = race([w for b in bookings for w in (cancel(b), move(b))])
+    assert outcomes["cancelled"] == 3, outcomes  # a cancel always wins or follows the move
+    for slot in Slot.objects.all():
+        held = PlaceHold.objects.filter(slot=slot, released=False).count()
+        active = Booking.objects.filter(slot=slot, status="booked").count()
+        assert slot.general_booked == active + held, slot
