@@ -249,8 +249,6 @@ def booking_create(
     name, number, mobile = _validated_applicant(
         name=name, id_number=id_number, phone=phone, channel=channel, school=school, student_proof=student_proof
     )
-    if selectors.known_full(office_code=office.code, start=start, channel=channel):
-        raise SlotFull(_("This slot is fully booked. Please choose another time."))  # the rush's usual answer
     rules_ = policy()
     slot = _bookable_slot(office=office, service=service, start=start, now=now, rules_=rules_)
     if slot.remaining(channel) <= 0:

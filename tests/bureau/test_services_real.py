@@ -6,9 +6,9 @@ from collections import Counter
 
 import pytest
 from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 from django.test import Client
+from django_redis.cache import RedisCache
 from pytest_django.fixtures import SettingsWrapper
 
 from bureau import services
@@ -48,6 +48,9 @@ def test_two_clerks_moving_one_application_at_once_move_it_once() -> None:
 @pytest.mark.redis
 def test_cache_is_redis_and_round_trips() -> None:
     assert isinstance(caches["default"], RedisCache)
+    cache.delete("bureau-counter")
+    assert cache.add("bureau-counter", 1, 5) is True  # the rate limiter's atomic pair
+    assert cache.incr("bureau-counter") == 2
     cache.set("bureau-test", {"n": 1}, 5)
     assert cache.get("bureau-test") == {"n": 1}
 
