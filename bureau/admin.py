@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
@@ -96,6 +97,11 @@ class OfficeAdmin(SupervisorAccess, admin.ModelAdmin[Office]):
     def get_readonly_fields(self, request: HttpRequest, obj: Office | None = None) -> list[str]:
         return [] if request.user.is_superuser else ["code", "mode"]
 
+    def save_model(self, request: HttpRequest, obj: Office, form: ModelForm[Office], change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        codes = (obj.code, form.initial.get("code", ""))
+        transaction.on_commit(lambda: selectors.forget_by_code(Office, *codes))
+
 
 @admin.register(Service)
 class ServiceAdmin(SupervisorAccess, admin.ModelAdmin[Service]):
@@ -104,6 +110,11 @@ class ServiceAdmin(SupervisorAccess, admin.ModelAdmin[Service]):
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return request.user.is_superuser
+
+    def save_model(self, request: HttpRequest, obj: Service, form: ModelForm[Service], change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        codes = (obj.code, form.initial.get("code", ""))
+        transaction.on_commit(lambda: selectors.forget_by_code(Service, *codes))
 
 
 class CalendarChangeRecomputes:

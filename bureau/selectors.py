@@ -1,16 +1,27 @@
 """Reads shared by pages, the API and jobs."""
 
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.cache import cache
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from bureau import workdays
 from bureau.identity import compact_id_number
-from bureau.models import Application, CalendarDay, CalendarYear, IssuanceRule, Office, OpeningSession, StaffMember
+from bureau.models import (
+    Application,
+    CalendarDay,
+    CalendarYear,
+    IssuanceRule,
+    Office,
+    OpeningSession,
+    Service,
+    StaffMember,
+)
 
 # Supervisors see what falls due within this many working days.
 DUE_SOON_WORKING_DAYS = 2
@@ -19,6 +30,35 @@ DUE_SOON_WORKING_DAYS = 2
 def office_today() -> date:
     """Today's date where the offices are; deadlines and 'overdue' count in these dates."""
     return timezone.localdate(timezone=ZoneInfo(settings.OFFICE_TIME_ZONE))
+
+
+# Offices and services change rarely and are read on every booking: they are cached by
+# code for this long, and dropped when the admin saves one.
+CONFIG_TTL_SECONDS = 60
+
+
+def office_by_code(code: str) -> Office | None:
+    row: Office | None = _cached_by_code(Office, code)
+    return row
+
+
+def service_by_code(code: str) -> Service | None:
+    row: Service | None = _cached_by_code(Service, code)
+    return row
+
+
+def _cached_by_code(model: type[Office] | type[Service], code: str) -> Any:
+    key = f"{model._meta.model_name}:{code}"
+    row = cache.get(key)
+    if row is None:
+        row = model.objects.filter(code=code).first()
+        if row is not None:
+            cache.set(key, row, CONFIG_TTL_SECONDS)
+    return row
+
+
+def forget_by_code(model: type[Office] | type[Service], *codes: str) -> None:
+    cache.delete_many([f"{model._meta.model_name}:{code}" for code in codes if code])
 
 
 def offices_with_sessions() -> QuerySet[Office]:

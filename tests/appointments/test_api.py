@@ -259,3 +259,30 @@ def test_rate_limit_per_id_number_is_not_dodged_by_spelling(client: Client, slot
     post(client, {**GOOD, "phone": "x"})
     spelled = {**GOOD, "id_number": "３３０１０６ 1990 0101 123x"}
     assert post(client, spelled).status_code == 429
+
+
+def test_office_change_in_the_admin_reaches_bookings_at_once(
+    client: Client, office, slot, django_capture_on_commit_callbacks
+) -> None:
+    from django.contrib.auth.models import User
+
+    assert post(client, {**GOOD, "phone": "x"}).status_code == 400  # the office is now cached
+    admin_client = Client()
+    admin_client.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
+    form = {
+        "code": "XH",
+        "name_zh": office.name_zh,
+        "name_en": office.name_en,
+        "mode": "walk_in_only",
+        "address_zh": office.address_zh,
+        "address_en": office.address_en,
+        "position": "1",
+        "sessions-TOTAL_FORMS": "0",
+        "sessions-INITIAL_FORMS": "0",
+        "counters-TOTAL_FORMS": "0",
+        "counters-INITIAL_FORMS": "0",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin_client.post(f"/admin/bureau/office/{office.pk}/change/", form).status_code == 302
+    response = post(client, GOOD)
+    assert (response.status_code, response.json()["code"]) == (400, "walk_in_only")
