@@ -59,6 +59,21 @@ def book(office, service, start, n: int) -> Callable[[], str]:
     return work
 
 
+def three_bookings_at_nine(office, service) -> list[Booking]:
+    return [
+        services.booking_create(
+            office=office,
+            service=service,
+            start=at(2, 9),
+            name="王",
+            id_number=id_number(n),
+            phone="13812345678",
+            now=NOW,
+        )
+        for n in range(3)
+    ]
+
+
 def test_fifty_threads_for_three_places_get_three_bookings_and_47_slot_full(office, service, slot) -> None:
     outcomes = race([book(office, service, at(2, 9), n) for n in range(50)])
     assert outcomes == {"booked": 3, "slot_full": 47}
@@ -77,18 +92,7 @@ def test_two_parallel_bookings_for_one_id_number_give_one(office, service, slots
 def test_reschedule_racing_new_bookings_for_the_freed_place_never_oversells(office, service, slot) -> None:
     BookingPolicy.objects.filter(pk=1).update(hold_minutes=0)  # the place is free the moment it is left
     selectors.policy_changed()
-    movers = [
-        services.booking_create(
-            office=office,
-            service=service,
-            start=at(2, 9),
-            name="王",
-            id_number=id_number(n),
-            phone="13812345678",
-            now=NOW,
-        )
-        for n in range(3)
-    ]
+    movers = three_bookings_at_nine(office, service)
 
     def move(booking: Booking) -> Callable[[], str]:
         def work() -> str:
@@ -118,18 +122,7 @@ def test_cancel_and_hold_release_racing_never_returns_a_place_twice(office, serv
 
 
 def test_cancel_racing_reschedule_keeps_every_count_true(office, service, slots) -> None:
-    bookings = [
-        services.booking_create(
-            office=office,
-            service=service,
-            start=at(2, 9),
-            name="王",
-            id_number=id_number(n),
-            phone="13812345678",
-            now=NOW,
-        )
-        for n in range(3)
-    ]
+    bookings = three_bookings_at_nine(office, service)
 
     def cancel(booking: Booking) -> Callable[[], str]:
         def work() -> str:
