@@ -153,7 +153,7 @@ def test_book_then_cancel_in_chinese(
     assert booking.status == "cancelled"
 
 
-def test_book_then_move_in_english(
+def test_book_move_and_cancel_in_english(
     live_server: LiveServer, page: Page, bookable: tuple[Office, Service], request: pytest.FixtureRequest
 ) -> None:
     _office, service = bookable
@@ -195,6 +195,15 @@ def test_book_then_move_in_english(
     assert moved_to.starts_at == datetime.fromisoformat(new_start)
     assert booking.status == "booked"
     expect(new_time).to_contain_text(hours(moved_to.starts_at, moved_to.ends_at))
+
+    # and, as in the Chinese journey, cancel through the same private link
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Cancel the appointment", exact=True).click()
+    expect(page).to_have_url(manage_url)
+    expect(page.locator("ul.messages li.success")).to_have_text("Your appointment is cancelled.")
+    expect(page.locator("dd.status-cancelled")).to_have_text("Cancelled")
+    booking.refresh_from_db()
+    assert booking.status == "cancelled"
 
 
 def test_bad_id_number_is_refused_at_the_field(
