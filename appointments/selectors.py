@@ -15,7 +15,7 @@ from django.utils.crypto import salted_hmac
 
 from appointments import rules
 from appointments.models import Booking, BookingPolicy, Channel, Slot, SlotTemplate
-from bureau.models import Office, OpeningSession
+from bureau.models import Office, OpeningSession, Service
 
 # Readers may see a cached count this long at most; every change also drops the entry.
 AVAILABILITY_TTL_SECONDS = 1
@@ -149,6 +149,16 @@ def availability(
         for start, services, remaining in _day_rows(office_code, day)
         if service_code in services
     ]
+
+
+def days_with_slots(*, office: Office, service: Service, first: date, last: date) -> set[date]:
+    """The days from `first` to `last` on which the office has slots for the service."""
+    start = datetime.combine(first, time.min, tzinfo=OFFICE_TZ)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=OFFICE_TZ)
+    slots = Slot.objects.filter(office=office, template__services=service, starts_at__gte=start, starts_at__lt=end)
+    if not service.weekend_service:
+        slots = slots.exclude(template__day_kind=OpeningSession.DayKind.WEEKEND)
+    return {moment.date() for moment in slots.datetimes("starts_at", "day", tzinfo=OFFICE_TZ)}
 
 
 def known_full(*, office_code: str, start: datetime, channel: str) -> bool:

@@ -27,12 +27,15 @@ from bureau.ratelimit import booking_retry_after, client_address
 from bureau.services import Conflict, DomainError, NotAllowed
 
 
-def _bookable_days() -> list[date]:
+def _day_choices(office: Office, service_pk: str | int | None) -> list[tuple[str, str]]:
+    """The bookable days; once a service is chosen, only the days that have slots for it."""
     first, last = selectors.bookable_range()
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
-
-
-def _day_choices(days: list[date]) -> list[tuple[str, str]]:
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    chosen = str(service_pk or "")
+    service = Service.objects.filter(pk=int(chosen)).first() if chosen.isdecimal() and chosen.isascii() else None
+    if service is not None:
+        open_days = selectors.days_with_slots(office=office, service=service, first=first, last=last)
+        days = [d for d in days if d in open_days]
     return [(d.isoformat(), f"{date_format(d, 'MONTH_DAY_FORMAT')} {date_format(d, 'l')}") for d in days]
 
 
@@ -63,10 +66,9 @@ def book(request: HttpRequest, code: str) -> HttpResponse:
     if office.mode != Office.Mode.DUAL_TRACK:
         return render(request, "appointments/walk_in_office.html", {"office": office})
     posted = request.method == "POST"
+    data = request.POST if posted else request.GET
     choice = SlotChoiceForm(
-        (request.POST if posted else request.GET) or None,
-        services=_office_services(office),
-        days=_day_choices(_bookable_days()),
+        data or None, services=_office_services(office), days=_day_choices(office, data.get("service"))
     )
     applicant = ApplicantForm(request.POST if posted else None)
     status = 200
@@ -124,7 +126,7 @@ def manage(request: HttpRequest, reference: str, token: str) -> HttpResponse:
     choice = SlotChoiceForm(
         {"service": booking.service_id, **request.GET.dict()} if "date" in request.GET else None,
         services=Service.objects.filter(pk=booking.service_id),
-        days=_day_choices(_bookable_days()),
+        days=_day_choices(booking.office, booking.service_id),
         initial={"service": booking.service_id},
     )
     slots = None

@@ -209,3 +209,12 @@ def test_template_service_with_student_places_shows_them(client: Client, office,
 
 def test_unknown_booking_office_is_404(client: Client) -> None:
     assert client.get("/book/NOPE/").status_code == 404
+
+
+def test_day_choices_keep_only_days_with_slots_for_the_chosen_service(client: Client, service, slot) -> None:
+    page = client.get(f"/book/XH/?service={service.pk}").content.decode()
+    assert 'value="2026-12-02"' in page
+    assert 'value="2026-12-05"' not in page  # Saturday: the fixture has weekday slots only
+    unfiltered = client.get("/book/XH/").content.decode()
+    assert 'value="2026-12-05"' in unfiltered
+    assert client.get("/book/XH/?service=%D9%A3").status_code == 200  # a non-ASCII digit is no pk
