@@ -76,3 +76,20 @@ def test_wsgi_and_celery_entry_points_import() -> None:
     assert callable(application)
     app.loader.import_default_modules()  # what a worker does at start: autodiscovery
     assert "bureau.tasks.compute_application_deadline" in app.tasks
+
+
+@pytest.mark.django_db
+def test_every_django_q_schedule_names_a_function_that_exists() -> None:
+    from django.utils.module_loading import import_string
+    from django_q.models import Schedule
+
+    schedules = dict(Schedule.objects.values_list("name", "func"))
+    assert set(schedules) == {
+        "open booking days",
+        "release held places",
+        "sweep no-shows",
+        "send day-before reminders",
+        "fill missing deadlines",
+    }
+    for func in schedules.values():
+        assert callable(import_string(func)), func
