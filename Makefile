@@ -18,9 +18,12 @@ run: $(BIN)/.installed
 	$(BIN)/python manage.py seed_calendar
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py load_demo_bookings
-	# django-q2 runs the periodic jobs (open booking days, release holds, no-shows, reminders)
-	$(BIN)/python manage.py qcluster & trap 'kill $$! 2>/dev/null' EXIT; \
-		$(BIN)/python manage.py runserver $(HOST)
+	# django-q2 runs the periodic jobs (open booking days, release holds, no-shows, reminders);
+	# with REDIS_URL a Celery worker runs the event jobs (without it they run in-process).
+	$(BIN)/python manage.py qcluster & jobs="$$!"; \
+	if [ -n "$$REDIS_URL" ]; then $(BIN)/celery --app bureau worker --loglevel WARNING & jobs="$$jobs $$!"; fi; \
+	trap 'kill $$jobs 2>/dev/null' EXIT; \
+	$(BIN)/python manage.py runserver $(HOST)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
