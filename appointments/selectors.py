@@ -68,14 +68,14 @@ def bookable_range(now: datetime | None = None) -> tuple[date, date]:
     )
 
 
-DayRows = list[tuple[str, tuple[str, ...], list[int]]]
+DayRows = list[tuple[str, int, tuple[str, ...], list[int]]]
 
 
 def _day_rows_refresh(office_code: str, day: date) -> DayRows:
-    """(start ISO, service codes, [remaining per channel]) of each slot of an office's day,
+    """(start ISO, slot id, service codes, [remaining per channel]) of each slot of an office's day,
     read from the database and put in the cache. Weekend slots list weekend services only."""
     start = datetime.combine(day, time.min, tzinfo=OFFICE_TZ)
-    fields = ["starts_at", "template_id"]
+    fields = ["starts_at", "pk", "template_id"]
     for channel in Channel.values:
         fields += [f"{channel}_quota", f"{channel}_booked"]
     slots = list(
@@ -84,7 +84,7 @@ def _day_rows_refresh(office_code: str, day: date) -> DayRows:
         .values_list(*fields)
     )
     served: dict[int, list[str]] = {}
-    links = SlotTemplate.services.through.objects.filter(slottemplate_id__in={row[1] for row in slots})
+    links = SlotTemplate.services.through.objects.filter(slottemplate_id__in={row[2] for row in slots})
     for template_id, code, day_kind, weekend_service in links.values_list(
         "slottemplate_id", "service__code", "slottemplate__day_kind", "service__weekend_service"
     ):
@@ -93,10 +93,11 @@ def _day_rows_refresh(office_code: str, day: date) -> DayRows:
     rows = [
         (
             timezone.localtime(starts_at, OFFICE_TZ).isoformat(),
+            pk,
             tuple(served.get(template_id, ())),
             [quota - booked for quota, booked in zip(counts[::2], counts[1::2], strict=True)],
         )
-        for starts_at, template_id, *counts in slots
+        for starts_at, pk, template_id, *counts in slots
     ]
     cache.set(
         availability_key(office_code, day),
@@ -120,7 +121,7 @@ def cached_places_adjust(*, office_code: str, start: datetime, channel: str, del
     if left <= 0:
         return
     index = Channel.values.index(channel)
-    for row_start, _services, remaining in rows:
+    for row_start, _pk, _services, remaining in rows:
         if row_start == local.isoformat():
             remaining[index] += delta
     cache.set(key, (expires, rows), left)  # a correction never makes the entry live longer
@@ -146,7 +147,7 @@ def availability(
     index = Channel.values.index(channel)
     return [
         OpenSlot(starts_at=datetime.fromisoformat(start), remaining=remaining[index])
-        for start, services, remaining in _day_rows(office_code, day)
+        for start, _pk, services, remaining in _day_rows(office_code, day)
         if service_code in services
     ]
 
@@ -159,6 +160,20 @@ def days_with_slots(*, office: Office, service: Service, first: date, last: date
     if not service.weekend_service:
         slots = slots.exclude(template__day_kind=OpeningSession.DayKind.WEEKEND)
     return {moment.date() for moment in slots.datetimes("starts_at", "day", tzinfo=OFFICE_TZ)}
+
+
+def slot_serving(*, office_code: str, service_code: str, start: datetime) -> int | None:
+    """The id of the office's slot at `start` that serves the service, from the cached day
+    (weekend slots list weekend services only), or None."""
+    local = timezone.localtime(start, OFFICE_TZ)
+    return next(
+        (
+            pk
+            for row_start, pk, services, _remaining in _day_rows(office_code, local.date())
+            if row_start == local.isoformat() and service_code in services
+        ),
+        None,
+    )
 
 
 def known_full(*, office_code: str, start: datetime, channel: str) -> bool:

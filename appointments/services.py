@@ -184,15 +184,12 @@ def _bookable_slot(*, office: Office, service: Service, start: datetime, now: da
         raise DomainError(
             _("This office takes walk-ins only; no booking is needed."), field="office", code="walk_in_only"
         )
-    slot = (
-        Slot.objects.select_related("template")
-        .filter(office=office, starts_at=start, template__services=service)
-        .first()
-    )
+    # Which slot serves the service comes from the cached day (a join over the template's
+    # services otherwise); the row itself is then read by its id.
+    slot_id = selectors.slot_serving(office_code=office.code, service_code=service.code, start=start)
+    slot = Slot.objects.filter(pk=slot_id).first() if slot_id is not None else None
     if slot is None:
         raise DomainError(_("There is no slot for this service at that time."), field="start", code="no_such_slot")
-    if slot.template.day_kind == OpeningSession.DayKind.WEEKEND and not service.weekend_service:
-        raise DomainError(_("This service is not offered at weekends."), field="start", code="no_such_slot")
     local = timezone.localtime(now, OFFICE_TZ)
     first, last = rules.bookable_dates(
         today=local.date(), local_time=local.time(), window_days=rules_.window_days, opens_at=rules_.opens_at
