@@ -145,7 +145,7 @@ class BookingCreate(APIView):
         if early.is_valid() and selectors.known_full(**early.validated_data):
             # Most attempts in a rush are for a slot already gone: answered from the cache
             # before the office, service and applicant are looked at.
-            raise services.SlotFull(str(_("This slot is fully booked. Please choose another time.")))
+            raise services.SlotFull
         header = request.headers.get("Idempotency-Key")
         key = IdempotencyKey(data={} if header is None else {"key": header})
         if not key.is_valid():

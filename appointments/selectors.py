@@ -1,10 +1,11 @@
-"""Reads of bookings: availability (cached for at most a second and dropped on every
-change), bookable days, a booking by its secret."""
+"""Reads of bookings: availability (each office's day cached for at most a second and
+corrected in place after every change), bookable days, a booking by its secret."""
 
 import hmac
 import time as time_module
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from appointments import rules
 from appointments.models import Booking, BookingPolicy, Channel, Slot, SlotTemplate
 from bureau.models import Office, OpeningSession, Service
 
-# Readers may see a cached count this long at most; every change also drops the entry.
+# A cached day is read from the database again after this long, whatever corrections it got.
 AVAILABILITY_TTL_SECONDS = 1
 OFFICE_TZ = ZoneInfo(settings.OFFICE_TIME_ZONE)
 POLICY_KEY = "booking-policy"
@@ -60,20 +61,26 @@ class OpenSlot:
     remaining: int
 
 
-def bookable_range(now: datetime | None = None) -> tuple[date, date]:
-    local = timezone.localtime(now or timezone.now(), ZoneInfo(settings.OFFICE_TIME_ZONE))
-    rules_ = policy()
+def bookable_range(now: datetime | None = None, *, rules_: BookingPolicy | None = None) -> tuple[date, date]:
+    local = timezone.localtime(now or timezone.now(), OFFICE_TZ)
+    rules_ = rules_ or policy()
     return rules.bookable_dates(
         today=local.date(), local_time=local.time(), window_days=rules_.window_days, opens_at=rules_.opens_at
     )
 
 
-DayRows = list[tuple[str, int, tuple[str, ...], list[int]]]
+class DayRow(NamedTuple):
+    start: str  # ISO 8601 in office time
+    slot_id: int
+    services: tuple[str, ...]  # codes; weekend slots list weekend services only
+    remaining: list[int]  # per channel, in Channel.values order
+
+
+DayRows = list[DayRow]
 
 
 def _day_rows_refresh(office_code: str, day: date) -> DayRows:
-    """(start ISO, slot id, service codes, [remaining per channel]) of each slot of an office's day,
-    read from the database and put in the cache. Weekend slots list weekend services only."""
+    """Every slot of an office's day, read from the database and put in the cache."""
     start = datetime.combine(day, time.min, tzinfo=OFFICE_TZ)
     fields = ["starts_at", "pk", "template_id"]
     for channel in Channel.values:
@@ -91,11 +98,11 @@ def _day_rows_refresh(office_code: str, day: date) -> DayRows:
         if weekend_service or day_kind != OpeningSession.DayKind.WEEKEND:
             served.setdefault(template_id, []).append(code)
     rows = [
-        (
-            timezone.localtime(starts_at, OFFICE_TZ).isoformat(),
-            pk,
-            tuple(served.get(template_id, ())),
-            [quota - booked for quota, booked in zip(counts[::2], counts[1::2], strict=True)],
+        DayRow(
+            start=timezone.localtime(starts_at, OFFICE_TZ).isoformat(),
+            slot_id=pk,
+            services=tuple(served.get(template_id, ())),
+            remaining=[quota - booked for quota, booked in zip(counts[::2], counts[1::2], strict=True)],
         )
         for starts_at, pk, template_id, *counts in slots
     ]
@@ -121,9 +128,9 @@ def cached_places_adjust(*, office_code: str, start: datetime, channel: str, del
     if left <= 0:
         return
     index = Channel.values.index(channel)
-    for row_start, _pk, _services, remaining in rows:
-        if row_start == local.isoformat():
-            remaining[index] += delta
+    for row in rows:
+        if row.start == local.isoformat():
+            row.remaining[index] += delta
     cache.set(key, (expires, rows), left)  # a correction never makes the entry live longer
 
 
@@ -136,6 +143,12 @@ def _day_rows(office_code: str, day: date) -> DayRows:
     return rows
 
 
+def _rows_at(office_code: str, start: datetime) -> DayRows:
+    """The cached rows of the office's slots that start at `start` (usually one)."""
+    local = timezone.localtime(start, OFFICE_TZ)
+    return [row for row in _day_rows(office_code, local.date()) if row.start == local.isoformat()]
+
+
 def availability(
     *, office_code: str, service_code: str, day: date, channel: str = Channel.GENERAL, now: datetime | None = None
 ) -> list[OpenSlot]:
@@ -146,9 +159,9 @@ def availability(
         return []
     index = Channel.values.index(channel)
     return [
-        OpenSlot(starts_at=datetime.fromisoformat(start), remaining=remaining[index])
-        for start, _pk, services, remaining in _day_rows(office_code, day)
-        if service_code in services
+        OpenSlot(starts_at=datetime.fromisoformat(row.start), remaining=row.remaining[index])
+        for row in _day_rows(office_code, day)
+        if service_code in row.services
     ]
 
 
@@ -165,27 +178,21 @@ def days_with_slots(*, office: Office, service: Service, first: date, last: date
 def slot_serving(*, office_code: str, service_code: str, start: datetime) -> int | None:
     """The id of the office's slot at `start` that serves the service, from the cached day
     (weekend slots list weekend services only), or None."""
-    local = timezone.localtime(start, OFFICE_TZ)
-    return next(
-        (
-            pk
-            for row_start, pk, services, _remaining in _day_rows(office_code, local.date())
-            if row_start == local.isoformat() and service_code in services
-        ),
-        None,
-    )
+    return next((row.slot_id for row in _rows_at(office_code, start) if service_code in row.services), None)
 
 
 def known_full(*, office_code: str, start: datetime, channel: str) -> bool:
     """True when the cached day says every slot at `start` has no `channel` place left: the
     cheap answer most requests get in a rush. It may lag a returned place by a second; the
     conditional UPDATE of a booking is what guarantees capacity, not this."""
-    index = Channel.values.index(channel) if channel in Channel.values else None
-    if index is None:
-        return False
-    local = timezone.localtime(start, OFFICE_TZ)
-    rows = [row for row in _day_rows(office_code, local.date()) if row[0] == local.isoformat()]
-    return bool(rows) and all(remaining[index] <= 0 for *_, remaining in rows)
+    index = Channel.values.index(channel)
+    rows = _rows_at(office_code, start)
+    return bool(rows) and all(row.remaining[index] <= 0 for row in rows)
+
+
+def booking_changeable(booking: Booking, now: datetime | None = None) -> bool:
+    """Whether the applicant may still move or cancel the booking: active, not yet started."""
+    return booking.status == Booking.Status.BOOKED and (now or timezone.now()) < booking.slot.starts_at
 
 
 def booking_by_secret(reference: str, token: str) -> Booking | None:

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -20,6 +20,7 @@ from bureau import selectors as core
 from bureau.identity import IdNumberError, normalize_id_number
 from bureau.models import Office, OpeningSession, Service
 from bureau.services import Conflict, DomainError, NotAllowed, new_reference
+from bureau.workdays import WorkCalendar
 
 PUBLIC_CHANNELS = (Channel.GENERAL, Channel.STUDENT)
 
@@ -27,9 +28,15 @@ PUBLIC_CHANNELS = (Channel.GENERAL, Channel.STUDENT)
 class SlotFull(Conflict):
     code = "slot_full"
 
+    def __init__(self) -> None:
+        super().__init__(_("This slot is fully booked. Please choose another time."))
+
 
 class AlreadyBooked(Conflict):
     code = "already_booked"
+
+    def __init__(self) -> None:
+        super().__init__(_("This ID number already has a booking for this service."))
 
 
 class Blocked(NotAllowed):
@@ -56,10 +63,9 @@ def _send(booking: Booking, kind: str, key: str) -> None:
 # --- slots -----------------------------------------------------------------------------
 
 
-def day_kind_of(day: date) -> str | None:
+def day_kind_of(calendar: WorkCalendar, day: date) -> str | None:
     """Which templates apply on a day: working days (make-up days included) take the
     weekday ones; weekends that are not public holidays the weekend ones; holidays none."""
-    calendar = core.work_calendar()
     if calendar.is_working_day(day):
         return OpeningSession.DayKind.WEEKDAY
     if day in calendar.holidays:
@@ -95,10 +101,11 @@ def slots_generate(*, today: date | None = None, templates: list[SlotTemplate] |
     today = today or core.office_today()
     window = policy().window_days
     templates = templates or list(SlotTemplate.objects.filter(office__mode=Office.Mode.DUAL_TRACK))
+    calendar = core.work_calendar()
     rows: list[Slot] = []
     for offset in range(1, window + 1):
         day = today + timedelta(days=offset)
-        kind = day_kind_of(day)
+        kind = day_kind_of(calendar, day)
         rows += [slot for t in templates if t.day_kind == kind for slot in _slots_for(t, day)]
     if not rows:
         return 0
@@ -190,10 +197,7 @@ def _bookable_slot(*, office: Office, service: Service, start: datetime, now: da
     slot = Slot.objects.filter(pk=slot_id).first() if slot_id is not None else None
     if slot is None:
         raise DomainError(_("There is no slot for this service at that time."), field="start", code="no_such_slot")
-    local = timezone.localtime(now, OFFICE_TZ)
-    first, last = rules.bookable_dates(
-        today=local.date(), local_time=local.time(), window_days=rules_.window_days, opens_at=rules_.opens_at
-    )
+    first, last = selectors.bookable_range(now, rules_=rules_)
     if not first <= timezone.localtime(slot.starts_at, OFFICE_TZ).date() <= last:
         raise DomainError(
             _("Only days from %(first)s to %(last)s can be booked now.") % {"first": first, "last": last},
@@ -209,7 +213,7 @@ def _take_place(slot_id: int, channel: str) -> None:
         **{f"{channel}_booked": F(f"{channel}_booked") + 1}
     )
     if not taken:
-        raise SlotFull(_("This slot is fully booked. Please choose another time."))
+        raise SlotFull
 
 
 def _hold_place(slot: Slot, channel: str, now: datetime, rules_: BookingPolicy, office_code: str) -> None:
@@ -249,7 +253,7 @@ def booking_create(
     rules_ = policy()
     slot = _bookable_slot(office=office, service=service, start=start, now=now, rules_=rules_)
     if slot.remaining(channel) <= 0:
-        raise SlotFull(_("This slot is fully booked. Please choose another time."))
+        raise SlotFull
     _check_not_blocked(number, rules_, now)
     try:
         with transaction.atomic():
@@ -279,7 +283,7 @@ def booking_create(
             replay = Booking.objects.filter(idempotency_key=idempotency_key).first()
             if replay is not None:
                 return _replayed(replay, id_number)
-        raise AlreadyBooked(_("This ID number already has a booking for this service.")) from None
+        raise AlreadyBooked from None
     return booking
 
 
@@ -443,8 +447,11 @@ def reminders_send(*, today: date | None = None) -> int:
     tomorrow = today + timedelta(days=1)
     start = datetime.combine(tomorrow, time.min, tzinfo=OFFICE_TZ)
     due = Booking.objects.filter(
-        status=Booking.Status.BOOKED, slot__starts_at__gte=start, slot__starts_at__lt=start + timedelta(days=1)
-    ).filter(Q(reminded_at__isnull=True))
+        status=Booking.Status.BOOKED,
+        slot__starts_at__gte=start,
+        slot__starts_at__lt=start + timedelta(days=1),
+        reminded_at__isnull=True,
+    )
     count = 0
     for booking in due:
         with transaction.atomic():

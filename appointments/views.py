@@ -122,7 +122,7 @@ def qr_svg(text: str) -> SafeString:
 @require_GET
 def manage(request: HttpRequest, reference: str, token: str) -> HttpResponse:
     booking = _booking_or_404(reference, token)
-    changeable = booking.status == Booking.Status.BOOKED and timezone.now() < booking.slot.starts_at
+    changeable = selectors.booking_changeable(booking)
     choice = SlotChoiceForm(
         {"service": booking.service_id, **request.GET.dict()} if "date" in request.GET else None,
         services=Service.objects.filter(pk=booking.service_id),
