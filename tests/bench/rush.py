@@ -189,6 +189,37 @@ def fire(target: str, office: Office, day: date, slot_ids: dict[str, int], numbe
     return run
 
 
+def warm_up(target: str, office: Office, day: date, slot_ids: dict[str, int], numbers: "Queue[str]") -> None:
+    """Every server thread answers a few requests of the kind measured next (on another day)
+    before the clock starts: a worker's first request imports views and opens its database
+    connection, which a server that has been up before the day opens has long done."""
+    availability = f"/api/v1/offices/{office.code}/availability/?service=passport-first&date={day}"
+
+    def one_client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+        reads = http.client.HTTPConnection("127.0.0.1", READ_PORT, timeout=60)
+        for start, pk in random.sample(sorted(slot_ids.items()), 4):
+            _request(reads, "GET", availability)
+            if target == "booking":
+                body: dict[str, object] = {
+                    "office": office.code,
+                    "service": "passport-first",
+                    "start": start,
+                    "name": "王小晶",
+                    "id_number": numbers.get_nowait(),
+                    "phone": "13812345678",
+                }
+                _request(conn, "POST", "/api/v1/bookings/", body)
+            else:
+                _request(conn, "POST", "/bench/ceiling/", {"slot": pk})
+
+    threads = [threading.Thread(target=one_client) for _ in range(64)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def raw_sql(dsn: str, slot_pks: list[int], office: Office, service: Service, numbers: "Queue[str]") -> Run:
     """The booking transaction as plain SQL: 200 threads sharing 50 connections, since
     PostgreSQL here allows 100 and gunicorn's threads still hold theirs."""
@@ -197,9 +228,10 @@ def raw_sql(dsn: str, slot_pks: list[int], office: Office, service: Service, num
     for _ in range(50):
         pool.put(psycopg2.connect(dsn))
     insert = (
-        "INSERT INTO appointments_booking (reference, office_id, service_id, slot_id, channel, name, id_number,"
-        " phone, school, student_proof, status, created_at, changed_at, language)"
-        " VALUES (%s, %s, %s, %s, 'general', '王小晶', %s, '13812345678', '', '', 'booked', now(), now(), 'zh-hans')"
+        "INSERT INTO appointments_booking (reference, office_id, service_id, slot_id, starts_at, channel, name,"
+        " id_number, phone, school, student_proof, status, created_at, changed_at, language)"
+        " VALUES (%s, %s, %s, %s, %s, 'general', '王小晶', %s, '13812345678', '', '', 'booked', now(), now(),"
+        " 'zh-hans')"
     )
 
     def worker() -> None:
@@ -213,14 +245,14 @@ def raw_sql(dsn: str, slot_pks: list[int], office: Office, service: Service, num
                 with conn, conn.cursor() as cursor:
                     cursor.execute(
                         "UPDATE appointments_slot SET general_booked = general_booked + 1"
-                        " WHERE id = %s AND general_booked < general_quota",
+                        " WHERE id = %s AND general_booked < general_quota RETURNING starts_at",
                         [pk],
                     )
-                    took = cursor.rowcount == 1
-                    if took:
-                        cursor.execute(
-                            insert, [f"R{rng.getrandbits(40):011d}", office.pk, service.pk, pk, numbers.get_nowait()]
-                        )
+                    taken = cursor.fetchone()
+                    took = taken is not None
+                    if taken is not None:
+                        reference = f"R{rng.getrandbits(40):011d}"
+                        cursor.execute(insert, [reference, office.pk, service.pk, pk, taken[0], numbers.get_nowait()])
             finally:
                 pool.put(conn)
             elapsed = (time.perf_counter() - t0) * 1000
@@ -282,7 +314,7 @@ def stop(servers: "list[subprocess.Popen[bytes]]") -> None:
         server.wait(timeout=30)
 
 
-def seed() -> tuple[Office, Service, date]:
+def seed() -> tuple[Office, Service, date, date]:
     cache.clear()  # this Redis database is the benchmark's own
     calendar_seed_from_package()
     BookingPolicy.objects.update_or_create(pk=1, defaults={"opens_at": "00:00"})
@@ -301,12 +333,12 @@ def seed() -> tuple[Office, Service, date]:
         template.services.set([service])
     services.slots_generate()
     first, last = selectors.bookable_range()
-    day = max(
+    open_days = [
         d
         for d in (first + timedelta(days=n) for n in range((last - first).days + 1))
         if selectors.availability(office_code=office.code, service_code=service.code, day=d)
-    )
-    return office, service, day
+    ]
+    return office, service, open_days[-1], open_days[0]
 
 
 def reset(office: Office) -> None:
@@ -367,9 +399,13 @@ def main() -> None:
     dsn = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{test_db}"
     servers: list[subprocess.Popen[bytes]] = []
     try:
-        office, service, day = seed()
-        slots = Slot.objects.filter(office=office, starts_at__date=day).order_by("starts_at")
-        slot_ids = {s.starts_at.astimezone(selectors.OFFICE_TZ).isoformat(): s.pk for s in slots}
+        office, service, day, warm_day = seed()
+
+        def slots_of(d: date) -> dict[str, int]:
+            slots = Slot.objects.filter(office=office, starts_at__date=d).order_by("starts_at")
+            return {s.starts_at.astimezone(selectors.OFFICE_TZ).isoformat(): s.pk for s in slots}
+
+        slot_ids, warm_slot_ids = slots_of(day), slots_of(warm_day)
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.bench.settings",
@@ -388,8 +424,12 @@ def main() -> None:
             f"{CLIENTS} clients, >= {ATTEMPTS_PER_PLACE}x attempts"
         )
         rows = {}
+        warm_up("booking", office, warm_day, warm_slot_ids, numbers)
+        reset(office)
         rows["booking"] = report("booking", fire("booking", office, day, slot_ids, numbers))
         rows["booking"]["overbooked"] = overbooked(office)
+        reset(office)
+        warm_up("ceiling", office, warm_day, warm_slot_ids, numbers)
         reset(office)
         rows["ceiling"] = report("ceiling", fire("ceiling", office, day, slot_ids, numbers))
         reset(office)
