@@ -58,15 +58,17 @@ class Availability(APIView):
         return Response(AvailabilitySerializer({"date": day, "slots": slots}).data)
 
 
-class BookingSerializer(serializers.ModelSerializer[Booking]):
-    office: serializers.SlugRelatedField[Office] = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    service: serializers.SlugRelatedField[Service] = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    start = serializers.DateTimeField(source="slot.starts_at", read_only=True)
+class BookingSerializer(serializers.Serializer[Booking]):
+    # A plain serializer: a ModelSerializer would rebuild its fields from the model for
+    # every booking answered.
+    reference = serializers.CharField()
+    office = serializers.CharField(source="office.code")
+    service = serializers.CharField(source="service.code")
+    start = serializers.DateTimeField(source="starts_at")
+    status = serializers.ChoiceField(choices=Booking.Status.choices)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    name = serializers.CharField()
     id_number = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Booking
-        fields = ["reference", "office", "service", "start", "status", "channel", "name", "id_number"]
 
     def get_id_number(self, booking: Booking) -> str:
         return mask_id_number(booking.id_number)
@@ -74,9 +76,6 @@ class BookingSerializer(serializers.ModelSerializer[Booking]):
 
 class NewBookingSerializer(BookingSerializer):
     token = serializers.SerializerMethodField()
-
-    class Meta(BookingSerializer.Meta):
-        fields = ["reference", "token", *BookingSerializer.Meta.fields[1:]]
 
     def get_token(self, booking: Booking) -> str:
         return selectors.booking_token(booking.reference)

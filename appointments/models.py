@@ -125,9 +125,6 @@ class Slot(models.Model):
     def __str__(self) -> str:
         return f"{self.office} {self.starts_at:%Y-%m-%d %H:%M}"
 
-    def remaining(self, channel: str) -> int:
-        return int(getattr(self, f"{channel}_quota")) - int(getattr(self, f"{channel}_booked"))
-
 
 class Booking(models.Model):
     class Status(models.TextChoices):
@@ -140,6 +137,9 @@ class Booking(models.Model):
     office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="bookings")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bookings")
     slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="bookings")
+    # The slot's start, written with `slot` (slot times never change once generated): the
+    # booking path and the sweeps read it without a join.
+    starts_at = models.DateTimeField(_("appointment time"))
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, default=Channel.GENERAL)
     name = models.CharField(_("name"), max_length=60)
     id_number = models.CharField(_("ID number"), max_length=18)
@@ -176,7 +176,7 @@ class Booking(models.Model):
         ]
         indexes = [
             models.Index(fields=["id_number", "status"], name="booking_id_status"),
-            models.Index(fields=["status", "slot"], name="booking_status_slot"),
+            models.Index(fields=["status", "starts_at"], name="booking_status_start"),
         ]
 
     def __str__(self) -> str:

@@ -75,6 +75,10 @@ class DayRow(NamedTuple):
     services: tuple[str, ...]  # codes; weekend slots list weekend services only
     remaining: list[int]  # per channel, in Channel.values order
 
+    @property
+    def starts_at(self) -> datetime:
+        return datetime.fromisoformat(self.start)
+
 
 DayRows = list[DayRow]
 
@@ -159,7 +163,7 @@ def availability(
         return []
     index = Channel.values.index(channel)
     return [
-        OpenSlot(starts_at=datetime.fromisoformat(row.start), remaining=row.remaining[index])
+        OpenSlot(starts_at=row.starts_at, remaining=row.remaining[index])
         for row in _day_rows(office_code, day)
         if service_code in row.services
     ]
@@ -175,10 +179,10 @@ def days_with_slots(*, office: Office, service: Service, first: date, last: date
     return {moment.date() for moment in slots.datetimes("starts_at", "day", tzinfo=OFFICE_TZ)}
 
 
-def slot_serving(*, office_code: str, service_code: str, start: datetime) -> int | None:
-    """The id of the office's slot at `start` that serves the service, from the cached day
-    (weekend slots list weekend services only), or None."""
-    return next((row.slot_id for row in _rows_at(office_code, start) if service_code in row.services), None)
+def slot_serving(*, office_code: str, service_code: str, start: datetime) -> DayRow | None:
+    """The cached row of the office's slot at `start` that serves the service (weekend slots
+    list weekend services only), or None."""
+    return next((row for row in _rows_at(office_code, start) if service_code in row.services), None)
 
 
 def known_full(*, office_code: str, start: datetime, channel: str) -> bool:
@@ -192,7 +196,7 @@ def known_full(*, office_code: str, start: datetime, channel: str) -> bool:
 
 def booking_changeable(booking: Booking, now: datetime | None = None) -> bool:
     """Whether the applicant may still move or cancel the booking: active, not yet started."""
-    return booking.status == Booking.Status.BOOKED and (now or timezone.now()) < booking.slot.starts_at
+    return booking.status == Booking.Status.BOOKED and (now or timezone.now()) < booking.starts_at
 
 
 def booking_by_secret(reference: str, token: str) -> Booking | None:

@@ -173,8 +173,8 @@ def _check_not_blocked(id_number: str, rules_: BookingPolicy, now: datetime) -> 
     period = timedelta(days=rules_.no_show_period_days)
     block = timedelta(days=rules_.block_days)
     missed = Booking.objects.filter(
-        id_number=id_number, status=Booking.Status.NO_SHOW, slot__starts_at__gte=now - period - block
-    ).values_list("slot__starts_at", flat=True)
+        id_number=id_number, status=Booking.Status.NO_SHOW, starts_at__gte=now - period - block
+    ).values_list("starts_at", flat=True)
     until = rules.blocked_until(list(missed), limit=rules_.no_show_limit, period=period, block=block)
     if until and until > now:
         raise Blocked(
@@ -186,25 +186,27 @@ def _check_not_blocked(id_number: str, rules_: BookingPolicy, now: datetime) -> 
         )
 
 
-def _bookable_slot(*, office: Office, service: Service, start: datetime, now: datetime, rules_: BookingPolicy) -> Slot:
+def _bookable_slot(
+    *, office: Office, service: Service, start: datetime, now: datetime, rules_: BookingPolicy
+) -> selectors.DayRow:
+    """The cached row of the office's slot at `start` that serves the service, inside the
+    booking window. The row is at most a second old; the conditional UPDATE that takes the
+    place is what decides."""
     if office.mode != Office.Mode.DUAL_TRACK:
         raise DomainError(
             _("This office takes walk-ins only; no booking is needed."), field="office", code="walk_in_only"
         )
-    # Which slot serves the service comes from the cached day (a join over the template's
-    # services otherwise); the row itself is then read by its id.
-    slot_id = selectors.slot_serving(office_code=office.code, service_code=service.code, start=start)
-    slot = Slot.objects.filter(pk=slot_id).first() if slot_id is not None else None
-    if slot is None:
+    row = selectors.slot_serving(office_code=office.code, service_code=service.code, start=start)
+    if row is None:
         raise DomainError(_("There is no slot for this service at that time."), field="start", code="no_such_slot")
     first, last = selectors.bookable_range(now, rules_=rules_)
-    if not first <= timezone.localtime(slot.starts_at, OFFICE_TZ).date() <= last:
+    if not first <= timezone.localtime(start, OFFICE_TZ).date() <= last:
         raise DomainError(
             _("Only days from %(first)s to %(last)s can be booked now.") % {"first": first, "last": last},
             field="start",
             code="outside_window",
         )
-    return slot
+    return row
 
 
 def _take_place(slot_id: int, channel: str) -> None:
@@ -216,13 +218,16 @@ def _take_place(slot_id: int, channel: str) -> None:
         raise SlotFull
 
 
-def _hold_place(slot: Slot, channel: str, now: datetime, rules_: BookingPolicy, office_code: str) -> None:
-    """Keep a freed place back for the hold period, or return it at once if there is none."""
+def _hold_place(booking: Booking, now: datetime, rules_: BookingPolicy) -> None:
+    """Keep the booking's place back for the hold period, or return it at once if there is none."""
+    channel = booking.channel
     if rules_.hold_minutes:
-        PlaceHold.objects.create(slot=slot, channel=channel, release_at=now + timedelta(minutes=rules_.hold_minutes))
+        PlaceHold.objects.create(
+            slot_id=booking.slot_id, channel=channel, release_at=now + timedelta(minutes=rules_.hold_minutes)
+        )
     else:
-        Slot.objects.filter(pk=slot.pk).update(**{f"{channel}_booked": F(f"{channel}_booked") - 1})
-        _places_changed(office_code, slot.starts_at, channel, +1)
+        Slot.objects.filter(pk=booking.slot_id).update(**{f"{channel}_booked": F(f"{channel}_booked") - 1})
+        _places_changed(booking.office.code, booking.starts_at, channel, +1)
 
 
 def booking_create(
@@ -251,18 +256,19 @@ def booking_create(
         name=name, id_number=id_number, phone=phone, channel=channel, school=school, student_proof=student_proof
     )
     rules_ = policy()
-    slot = _bookable_slot(office=office, service=service, start=start, now=now, rules_=rules_)
-    if slot.remaining(channel) <= 0:
+    row = _bookable_slot(office=office, service=service, start=start, now=now, rules_=rules_)
+    if row.remaining[Channel.values.index(channel)] <= 0:
         raise SlotFull
     _check_not_blocked(number, rules_, now)
     try:
         with transaction.atomic():
-            _take_place(slot.pk, channel)
+            _take_place(row.slot_id, channel)
             booking = Booking.objects.create(
                 reference=new_reference(),
                 office=office,
                 service=service,
-                slot=slot,
+                slot_id=row.slot_id,
+                starts_at=row.starts_at,
                 channel=channel,
                 name=name,
                 id_number=number,
@@ -274,7 +280,7 @@ def booking_create(
                 changed_at=now,
                 idempotency_key=idempotency_key or None,
             )
-            _places_changed(office.code, slot.starts_at, channel, -1)
+            _places_changed(office.code, row.starts_at, channel, -1)
             _send(booking, SmsMessage.Kind.CONFIRMATION, f"confirmation:{booking.pk}")
     except IntegrityError:
         # Another request won the race: the same Idempotency-Key, or this ID number and
@@ -298,7 +304,7 @@ def _replayed(booking: Booking, id_number: str) -> Booking:
 
 
 def _before_start(booking: Booking, now: datetime) -> None:
-    if now >= booking.slot.starts_at:
+    if now >= booking.starts_at:
         raise DomainError(_("The appointment has started; it can no longer be changed."), code="too_late")
 
 
@@ -307,7 +313,6 @@ def _locked(booking: Booking) -> Booking | None:
     would drop the row if a concurrent reschedule changed the joined slot."""
     locked = Booking.objects.select_for_update().filter(pk=booking.pk).first()
     if locked is not None:
-        locked.slot = Slot.objects.get(pk=locked.slot_id)
         locked.office = Office.objects.get(pk=locked.office_id)
     return locked
 
@@ -323,7 +328,7 @@ def booking_cancel(*, booking: Booking, now: datetime | None = None) -> Booking:
             raise Conflict(_("This booking is no longer active."), code="not_active")
         _before_start(locked, now)
         Booking.objects.filter(pk=locked.pk).update(status=Booking.Status.CANCELLED, changed_at=now)
-        _hold_place(locked.slot, locked.channel, now, rules_, locked.office.code)
+        _hold_place(locked, now, rules_)
         _send(locked, SmsMessage.Kind.CANCELLATION, f"cancellation:{locked.pk}")
     booking.refresh_from_db()
     return booking
@@ -340,14 +345,14 @@ def booking_reschedule(*, booking: Booking, start: datetime, now: datetime | Non
         if locked is None or locked.status != Booking.Status.BOOKED:
             raise Conflict(_("This booking is no longer active."), code="not_active")
         _before_start(locked, now)
-        slot = _bookable_slot(office=locked.office, service=locked.service, start=start, now=now, rules_=rules_)
-        if slot.pk == locked.slot_id:
+        row = _bookable_slot(office=locked.office, service=locked.service, start=start, now=now, rules_=rules_)
+        if row.slot_id == locked.slot_id:
             raise DomainError(_("This is already the booked time."), field="start", code="same_slot")
-        _take_place(slot.pk, locked.channel)
-        _hold_place(locked.slot, locked.channel, now, rules_, locked.office.code)
-        Booking.objects.filter(pk=locked.pk).update(slot=slot, changed_at=now)
-        _places_changed(locked.office.code, slot.starts_at, locked.channel, -1)
-        _send(locked, SmsMessage.Kind.CHANGE, f"change:{locked.pk}:{slot.pk}")
+        _take_place(row.slot_id, locked.channel)
+        _hold_place(locked, now, rules_)
+        Booking.objects.filter(pk=locked.pk).update(slot_id=row.slot_id, starts_at=row.starts_at, changed_at=now)
+        _places_changed(locked.office.code, row.starts_at, locked.channel, -1)
+        _send(locked, SmsMessage.Kind.CHANGE, f"change:{locked.pk}:{row.slot_id}")
     booking.refresh_from_db()
     return booking
 
@@ -364,9 +369,7 @@ def booking_check_in(*, code: str, office: Office, by: User, now: datetime | Non
     if not core.staff_offices(by).filter(pk=office.pk).exists():
         raise NotAllowed(_("You are not on the staff of this office."))
     booking = (
-        Booking.objects.select_related("slot", "office", "service")
-        .filter(reference=check_in_code_to_reference(code))
-        .first()
+        Booking.objects.select_related("office", "service").filter(reference=check_in_code_to_reference(code)).first()
     )
     if booking is None:
         raise DomainError(_("No booking has this reference."), field="code", code="unknown_booking")
@@ -380,7 +383,7 @@ def booking_check_in(*, code: str, office: Office, by: User, now: datetime | Non
             field="code",
             code="not_active",
         )
-    start = booking.slot.starts_at
+    start = booking.starts_at
     local_start = timezone.localtime(start, OFFICE_TZ)
     if local_start.date() != timezone.localtime(now, OFFICE_TZ).date():
         raise DomainError(
@@ -436,7 +439,7 @@ def no_shows_sweep(*, now: datetime | None = None) -> int:
     """Mark bookings not checked in by the end of their check-in window as no-shows."""
     now = now or timezone.now()
     closes = now - timedelta(minutes=policy().check_in_after_minutes)
-    return Booking.objects.filter(status=Booking.Status.BOOKED, slot__starts_at__lt=closes).update(
+    return Booking.objects.filter(status=Booking.Status.BOOKED, starts_at__lt=closes).update(
         status=Booking.Status.NO_SHOW, changed_at=now
     )
 
@@ -448,8 +451,8 @@ def reminders_send(*, today: date | None = None) -> int:
     start = datetime.combine(tomorrow, time.min, tzinfo=OFFICE_TZ)
     due = Booking.objects.filter(
         status=Booking.Status.BOOKED,
-        slot__starts_at__gte=start,
-        slot__starts_at__lt=start + timedelta(days=1),
+        starts_at__gte=start,
+        starts_at__lt=start + timedelta(days=1),
         reminded_at__isnull=True,
     )
     count = 0
@@ -465,7 +468,7 @@ def reminders_send(*, today: date | None = None) -> int:
 
 
 def _message_text(booking: Booking, kind: str) -> str:
-    when = timezone.localtime(booking.slot.starts_at, OFFICE_TZ).strftime("%Y-%m-%d %H:%M")
+    when = timezone.localtime(booking.starts_at, OFFICE_TZ).strftime("%Y-%m-%d %H:%M")
     values = {"reference": booking.reference, "office": booking.office.name, "when": when}
     texts: dict[str, str] = {
         SmsMessage.Kind.CONFIRMATION: _("Booked: %(when)s at %(office)s, reference %(reference)s. Bring your ID card."),
@@ -483,7 +486,7 @@ def booking_message_send(*, booking_id: int, kind: str, key: str) -> bool:
 
     from appointments.sms import send_sms
 
-    booking = Booking.objects.select_related("office", "slot").get(pk=booking_id)
+    booking = Booking.objects.select_related("office").get(pk=booking_id)
     message, _created = SmsMessage.objects.get_or_create(key=key, defaults={"booking": booking, "kind": kind})
     if message.sent_at is not None:
         return False

@@ -139,7 +139,7 @@ def manage(request: HttpRequest, reference: str, token: str) -> HttpResponse:
         "qr": qr_svg(booking.reference),
         "manage_url": request.build_absolute_uri(request.path),
         "manage_token": token,
-        "local_start": timezone.localtime(booking.slot.starts_at, selectors.OFFICE_TZ),
+        "local_start": timezone.localtime(booking.starts_at, selectors.OFFICE_TZ),
         "policy": selectors.policy(),
         "choice": choice,
         "slots": slots,
@@ -181,7 +181,7 @@ def ics(request: HttpRequest, reference: str, token: str) -> HttpResponse:
     event = Event()
     event.add("uid", f"{booking.reference}@exit-entry-bureau")
     event.add("dtstamp", booking.changed_at)
-    event.add("dtstart", booking.slot.starts_at)
+    event.add("dtstart", booking.starts_at)
     event.add("dtend", booking.slot.ends_at)
     event.add("summary", f"{booking.service.name} · {booking.office.name}")
     event.add("location", booking.office.address)

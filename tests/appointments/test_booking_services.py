@@ -132,7 +132,9 @@ def test_applicant_clock_in_another_zone_books_the_same_slot(office, service, sl
 
     # 09:00 in Hangzhou is 02:00 in Paris (UTC+1 in December)
     paris = datetime(2026, 12, 2, 2, 0, tzinfo=ZoneInfo("Europe/Paris"))
-    assert book(office, service, paris).slot_id == slot.pk
+    booking = book(office, service, paris)
+    booking.refresh_from_db()
+    assert (booking.slot_id, booking.starts_at) == (slot.pk, slot.starts_at)
 
 
 def test_walk_in_only_office_takes_no_booking(service, slots) -> None:
@@ -215,6 +217,7 @@ def test_reschedule_moves_the_booking_and_holds_the_old_place(
         services.booking_reschedule(booking=booking, start=at(3, 9, 30), now=NOW)
     booking.refresh_from_db()
     assert (booking.slot.starts_at, booking.reference, booking.status) == (at(3, 9, 30), booking.reference, "booked")
+    assert booking.starts_at == at(3, 9, 30)  # the appointment time moves with the slot
     slot.refresh_from_db()
     assert slot.general_booked == 1  # still held
     assert booking.slot.general_booked == 1
