@@ -1,12 +1,15 @@
 """Booking API (SPEC 9): availability, bookings, reschedule, staff check-in."""
 
+import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +30,12 @@ class Throttled(exceptions.Throttled):
     default_detail = _("Too many booking attempts. Please wait and try again.")
 
 
+class PublicAPIView(APIView):
+    """An endpoint for applicants, who have no account: no session or token is looked at."""
+
+    authentication_classes: list[type[BaseAuthentication]] = []
+
+
 class AvailabilityQuery(serializers.Serializer[None]):
     service = serializers.CharField(max_length=32)
     date = serializers.DateField()
@@ -42,7 +51,7 @@ class AvailabilitySerializer(serializers.Serializer[dict[str, object]]):
     slots = OpenSlotSerializer(many=True)
 
 
-class Availability(APIView):
+class Availability(PublicAPIView):
     @extend_schema(parameters=[AvailabilityQuery], responses=AvailabilitySerializer)
     def get(self, request: Request, code: str) -> Response:
         """Places left per slot for a service on a day (general channel). Days outside the
@@ -108,23 +117,25 @@ class BookingInput(serializers.Serializer[None]):
     student_proof = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
 
 
-class IdempotencyKey(serializers.Serializer[None]):
-    key = serializers.RegexField(r"^[A-Za-z0-9_.:-]{8,64}$", required=False)
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
 
 
-class FullSlotProbe(serializers.Serializer[None]):
-    """Just enough of a booking request to ask the cache whether its slot is full."""
+def _known_full(data: dict[str, Any]) -> bool:
+    """Whether the cached day already says the requested slot has no place for the channel.
+    A request this cannot read is left to the full validation that follows."""
+    office, start, channel = data.get("office"), data.get("start"), data.get("channel", Channel.GENERAL)
+    if not (isinstance(office, str) and isinstance(start, str) and len(office) <= 32):
+        return False
+    if channel not in services.PUBLIC_CHANNELS:
+        return False
+    try:
+        moment = datetime.fromisoformat(start)
+    except ValueError:
+        return False
+    return moment.tzinfo is not None and selectors.known_full(office_code=office, start=moment, channel=channel)
 
-    office = serializers.CharField(max_length=32)
-    start = serializers.DateTimeField()
-    channel = serializers.ChoiceField(choices=services.PUBLIC_CHANNELS, default=Channel.GENERAL)
 
-    def to_internal_value(self, data: object) -> dict[str, object]:
-        values = dict(super().to_internal_value(data))
-        return {"office_code": values.pop("office"), **values}
-
-
-class BookingCreate(APIView):
+class BookingCreate(PublicAPIView):
     @extend_schema(
         request=BookingInput,
         parameters=[OpenApiParameter("Idempotency-Key", location=OpenApiParameter.HEADER, required=False)],
@@ -140,22 +151,20 @@ class BookingCreate(APIView):
         )
         if wait is not None:
             raise Throttled(wait=wait)
-        early = FullSlotProbe(data=request.data)
-        if early.is_valid() and selectors.known_full(**early.validated_data):
+        if _known_full(request.data):
             # Most attempts in a rush are for a slot already gone: answered from the cache
             # before the office, service and applicant are looked at.
             raise services.SlotFull
-        header = request.headers.get("Idempotency-Key")
-        key = IdempotencyKey(data={} if header is None else {"key": header})
-        if not key.is_valid():
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
             raise serializers.ValidationError({"Idempotency-Key": [_("Use 8 to 64 letters, digits or -_.:")]})
         data = BookingInput(data=request.data)
         data.is_valid(raise_exception=True)
-        booking = services.booking_create(idempotency_key=key.validated_data.get("key"), **data.validated_data)
+        booking = services.booking_create(idempotency_key=key, **data.validated_data)
         return Response(NewBookingSerializer(booking).data, status=status.HTTP_201_CREATED)
 
 
-class BookingByToken(APIView):
+class BookingByToken(PublicAPIView):
     def _booking(self, request: Request, reference: str) -> Booking:
         booking = selectors.booking_by_secret(reference, request.headers.get("X-Booking-Token", ""))
         if booking is None:

@@ -16,27 +16,24 @@ from django.utils.crypto import salted_hmac
 
 from appointments import rules
 from appointments.models import Booking, BookingPolicy, Channel, Slot, SlotTemplate
+from bureau import selectors as core
 from bureau.models import Office, OpeningSession, Service
 
 # A cached day is read from the database again after this long, whatever corrections it got.
 AVAILABILITY_TTL_SECONDS = 1
 OFFICE_TZ = ZoneInfo(settings.OFFICE_TIME_ZONE)
 POLICY_KEY = "booking-policy"
-POLICY_TTL_SECONDS = 60
 
 
 def policy() -> BookingPolicy:
-    """The booking rules, cached: every booking and availability read needs them."""
-    rules_ = cache.get(POLICY_KEY)
-    if rules_ is None:
-        rules_ = BookingPolicy.objects.get_or_create(pk=1)[0]
-        cache.set(POLICY_KEY, rules_, POLICY_TTL_SECONDS)
-    return rules_
+    """The booking rules, cached like the rest of the configuration: every booking and
+    availability read needs them."""
+    return core.config_cached(POLICY_KEY, lambda: BookingPolicy.objects.get_or_create(pk=1)[0])
 
 
 def policy_changed() -> None:
-    """Call after the policy row is written, so the next read sees it."""
-    cache.delete(POLICY_KEY)
+    """Call after the policy row is written, so the next read in this process sees it."""
+    core.config_forget(POLICY_KEY)
 
 
 def booking_token(reference: str) -> str:
@@ -131,9 +128,9 @@ def cached_places_adjust(*, office_code: str, start: datetime, channel: str, del
     left = expires - time_module.time()
     if left <= 0:
         return
-    index = Channel.values.index(channel)
+    index, wanted = Channel.values.index(channel), local.isoformat()
     for row in rows:
-        if row.start == local.isoformat():
+        if row.start == wanted:
             row.remaining[index] += delta
     cache.set(key, (expires, rows), left)  # a correction never makes the entry live longer
 
@@ -150,7 +147,8 @@ def _day_rows(office_code: str, day: date) -> DayRows:
 def _rows_at(office_code: str, start: datetime) -> DayRows:
     """The cached rows of the office's slots that start at `start` (usually one)."""
     local = timezone.localtime(start, OFFICE_TZ)
-    return [row for row in _day_rows(office_code, local.date()) if row.start == local.isoformat()]
+    wanted = local.isoformat()
+    return [row for row in _day_rows(office_code, local.date()) if row.start == wanted]
 
 
 def availability(

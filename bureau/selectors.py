@@ -1,12 +1,13 @@
 """Reads shared by pages, the API and jobs."""
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
@@ -23,6 +24,8 @@ from bureau.models import (
     StaffMember,
 )
 
+T = TypeVar("T")
+
 # Supervisors see what falls due within this many working days.
 DUE_SOON_WORKING_DAYS = 2
 
@@ -32,9 +35,26 @@ def office_today() -> date:
     return timezone.localdate(timezone=ZoneInfo(settings.OFFICE_TIME_ZONE))
 
 
-# Offices and services change rarely and are read on every booking: they are cached by
-# code for this long, and dropped when the admin saves one.
-CONFIG_TTL_SECONDS = 60
+# Offices, services and the booking policy change rarely and are read on every booking:
+# each process keeps them this long. The admin drops them when it saves one (in its own
+# process at once, in the others within this time).
+CONFIG_TTL_SECONDS = 10
+
+
+def config_cached(key: str, load: Callable[[], T]) -> T:
+    """A configuration row from this process's cache, loaded from the database on a miss
+    (a None from `load` is not kept)."""
+    local = caches["config"]
+    value: T = local.get(key)
+    if value is None:
+        value = load()
+        if value is not None:
+            local.set(key, value, CONFIG_TTL_SECONDS)
+    return value
+
+
+def config_forget(*keys: str) -> None:
+    caches["config"].delete_many(list(keys))
 
 
 def office_by_code(code: str) -> Office | None:
@@ -48,17 +68,11 @@ def service_by_code(code: str) -> Service | None:
 
 
 def _cached_by_code(model: type[Office] | type[Service], code: str) -> Any:
-    key = f"{model._meta.model_name}:{code}"
-    row = cache.get(key)
-    if row is None:
-        row = model.objects.filter(code=code).first()
-        if row is not None:
-            cache.set(key, row, CONFIG_TTL_SECONDS)
-    return row
+    return config_cached(f"{model._meta.model_name}:{code}", lambda: model.objects.filter(code=code).first())
 
 
 def forget_by_code(model: type[Office] | type[Service], *codes: str) -> None:
-    cache.delete_many([f"{model._meta.model_name}:{code}" for code in codes if code])
+    config_forget(*(f"{model._meta.model_name}:{code}" for code in codes if code))
 
 
 def offices_with_sessions() -> QuerySet[Office]:

@@ -113,6 +113,9 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Configuration rows (offices, services, the booking policy), kept in each process: a shared
+# cache would cost a round trip per row on every booking.
+CACHES["config"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "config"}
 
 # Celery: event-driven domain jobs. Without a broker the tasks run at once, in process.
 CELERY_BROKER_URL = REDIS_URL or "memory://"

@@ -40,6 +40,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("api/v1/", include((api_v1, "api"), namespace="v1")),  # first: the rush comes here
     path("", views.home, name="home"),
     path("deadlines/", views.deadline_preview, name="deadlines-page"),
     path("status/", views.applicant_status, name="applicant-status"),
@@ -62,7 +63,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

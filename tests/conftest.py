@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from pytest_django.fixtures import SettingsWrapper
 
@@ -48,8 +48,10 @@ def _fast_and_eager(settings: SettingsWrapper) -> None:
 
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:
-    """Rate-limit counters and cached availability do not leak from one test to the next."""
-    cache.clear()
+    """Rate-limit counters, cached availability and configuration do not leak from one test
+    to the next."""
+    for each in caches.all():
+        each.clear()
 
 
 @pytest.fixture

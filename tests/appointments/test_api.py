@@ -235,6 +235,34 @@ def test_full_slot_is_answered_from_the_cache_without_database_queries(
     assert (response.status_code, response.json()["code"]) == (409, "slot_full")
 
 
+@pytest.mark.parametrize(
+    ("start", "code"),
+    [
+        ("2026-12-02T01:00:00Z", "slot_full"),  # the same moment in UTC: the cache answers
+        ("2026-12-02T09:00:00", "slot_full"),  # no offset: office time, answered by the booking itself
+        ("2 December, 9 am", "invalid"),
+        (None, "invalid"),
+    ],
+)
+def test_full_slot_probe_leaves_what_it_cannot_read_to_validation(client: Client, slot, start, code) -> None:
+    Slot.objects.filter(pk=slot.pk).update(general_booked=3)
+    response = post(client, {**GOOD, "start": start})
+    assert response.json()["code"] == code
+    if code == "invalid":
+        assert list(response.json()["fields"]) == ["start"]
+    assert Booking.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"office": ["XH"]}, "office"), ({"office": "X" * 100}, "office"), ({"channel": 7}, "channel")],
+)
+def test_full_slot_probe_ignores_odd_office_and_channel_values(client: Client, slot, change, field) -> None:
+    Slot.objects.filter(pk=slot.pk).update(general_booked=3)
+    response = post(client, {**GOOD, **change})
+    assert (response.status_code, list(response.json()["fields"])) == (400, [field])
+
+
 def test_warm_availability_read_needs_no_database_query(client: Client, slot, django_assert_num_queries) -> None:
     url = "/api/v1/offices/XH/availability/?service=passport-first&date=2026-12-02"
     client.get(url)

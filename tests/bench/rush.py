@@ -167,6 +167,38 @@ def reader(path: str, stop: "multiprocessing.synchronize.Event", results: "multi
     results.put(latencies)
 
 
+def cpu_seconds(pools: "dict[str, int]") -> dict[str, float]:
+    """CPU seconds used so far, per part: each gunicorn pool (master and workers), PostgreSQL,
+    Redis, and this process (the load generator)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            name = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        ppid, seconds = int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
+        pid = int(entry.name)
+        part = next((pool for pool, master in pools.items() if master in (pid, ppid)), None)
+        if part is None and name.startswith("postgres"):
+            part = "postgres"
+        elif part is None and name.startswith("redis-server"):
+            part = "redis"
+        elif part is None and os.getpid() in (pid, ppid):
+            part = "load generator"  # the client threads, and the reader's process
+        if part:
+            used[part] = used.get(part, 0.0) + seconds
+    return used
+
+
+def cpu_used(pools: "dict[str, int]", before: dict[str, float]) -> str:
+    after = cpu_seconds(pools)
+    return ", ".join(f"{part} {after[part] - before.get(part, 0.0):.1f}" for part in sorted(after))
+
+
 def fire(target: str, office: Office, day: date, slot_ids: dict[str, int], numbers: "Queue[str]") -> Run:
     run = Run(places=PLACES_PER_SLOT * len(slot_ids), open_slots=list(slot_ids))
     threads = [
@@ -424,14 +456,19 @@ def main() -> None:
             f"{CLIENTS} clients, >= {ATTEMPTS_PER_PLACE}x attempts"
         )
         rows = {}
+        pools = {"web": servers[0].pid, "web-read": servers[1].pid}
         warm_up("booking", office, warm_day, warm_slot_ids, numbers)
         reset(office)
+        before = cpu_seconds(pools)
         rows["booking"] = report("booking", fire("booking", office, day, slot_ids, numbers))
+        print(f"  CPU seconds: {cpu_used(pools, before)}")
         rows["booking"]["overbooked"] = overbooked(office)
         reset(office)
         warm_up("ceiling", office, warm_day, warm_slot_ids, numbers)
         reset(office)
+        before = cpu_seconds(pools)
         rows["ceiling"] = report("ceiling", fire("ceiling", office, day, slot_ids, numbers))
+        print(f"  CPU seconds: {cpu_used(pools, before)}")
         reset(office)
         stop(servers)
         rows["raw_sql"] = report("raw SQL", raw_sql(dsn, list(slot_ids.values()), office, service, numbers))
