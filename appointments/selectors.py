@@ -54,8 +54,12 @@ def availability_key(office_code: str, day: date) -> str:
 
 @dataclass(frozen=True)
 class OpenSlot:
-    starts_at: datetime
+    start: str  # ISO 8601 in office time, as the API answers it
     remaining: int
+
+    @property
+    def starts_at(self) -> datetime:
+        return datetime.fromisoformat(self.start)
 
 
 def bookable_range(now: datetime | None = None, *, rules_: BookingPolicy | None = None) -> tuple[date, date]:
@@ -161,7 +165,7 @@ def availability(
         return []
     index = Channel.values.index(channel)
     return [
-        OpenSlot(starts_at=row.starts_at, remaining=row.remaining[index])
+        OpenSlot(start=row.start, remaining=row.remaining[index])
         for row in _day_rows(office_code, day)
         if service_code in row.services
     ]

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from appointments.api import AvailabilitySerializer
 from appointments.models import Booking, Slot
 from tests.appointments.conftest import NOW, at
 from tests.factories import OfficeFactory, clerk
@@ -46,6 +47,7 @@ def test_availability_lists_slots_with_office_offset(client: Client, slot) -> No
             {"start": "2026-12-02T09:30:00+08:00", "remaining": 3},
         ],
     }
+    assert AvailabilitySerializer(data=response.json()).is_valid()  # the documented shape
 
 
 @pytest.mark.parametrize("day", ["2026-12-01", "2026-12-16", "2026-12-05"])

@@ -47,6 +47,7 @@ CLIENTS = 200
 PLACES_PER_SLOT = 20
 ATTEMPTS_PER_PLACE = 5
 READ_EVERY = 4  # an availability read after every fourth booking attempt
+CLIENT_NICE = 10  # Linux: a thread's own nice value
 PORT = 8765  # the web pool: bookings and everything else
 READ_PORT = 8766  # the read pool: availability only, so reads never queue behind bookings
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,6 +98,9 @@ def _request(conn: http.client.HTTPConnection, method: str, path: str, body: dic
 
 
 def client(run: Run, target: str, office: Office, day: date, slot_ids: dict[str, int], numbers: "Queue[str]") -> None:
+    # The rush's clients are people on the internet, not on the server: here they yield the
+    # CPU (at the web pool's weight) to the read pool and to the reader that measures it.
+    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CLIENT_NICE)
     rng = random.Random()
     conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
     reads = http.client.HTTPConnection("127.0.0.1", READ_PORT, timeout=60)
