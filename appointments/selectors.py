@@ -9,7 +9,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -21,6 +21,10 @@ from bureau.models import Office, OpeningSession, Service
 
 # A cached day is read from the database again after this long, whatever corrections it got.
 AVAILABILITY_TTL_SECONDS = 1
+# Each process also keeps the day it last read for up to this long, never past the entry's
+# own expiry: in a rush most requests ask about a slot already full, and this answers them
+# without a round trip. A change made in the process drops its copy at once.
+AVAILABILITY_LOCAL_SECONDS = 0.2
 OFFICE_TZ = ZoneInfo(settings.OFFICE_TIME_ZONE)
 POLICY_KEY = "booking-policy"
 
@@ -84,8 +88,9 @@ class DayRow(NamedTuple):
 DayRows = list[DayRow]
 
 
-def _day_rows_refresh(office_code: str, day: date) -> DayRows:
-    """Every slot of an office's day, read from the database and put in the cache."""
+def _day_rows_refresh(office_code: str, day: date) -> tuple[float, DayRows]:
+    """Every slot of an office's day, read from the database and put in the cache, with the
+    time the entry expires."""
     start = datetime.combine(day, time.min, tzinfo=OFFICE_TZ)
     fields = ["starts_at", "pk", "template_id"]
     for channel in Channel.values:
@@ -111,12 +116,15 @@ def _day_rows_refresh(office_code: str, day: date) -> DayRows:
         )
         for starts_at, pk, template_id, *counts in slots
     ]
-    cache.set(
-        availability_key(office_code, day),
-        (time_module.time() + AVAILABILITY_TTL_SECONDS, rows),
-        AVAILABILITY_TTL_SECONDS,
-    )
-    return rows
+    entry = (time_module.time() + AVAILABILITY_TTL_SECONDS, rows)
+    cache.set(availability_key(office_code, day), entry, AVAILABILITY_TTL_SECONDS)
+    return entry
+
+
+def cached_days_forget(keys: list[str]) -> None:
+    """Drop cached days (by availability_key), so the next read goes to the database."""
+    cache.delete_many(keys)
+    caches["local"].delete_many(keys)
 
 
 def cached_places_adjust(*, office_code: str, start: datetime, channel: str, delta: int) -> None:
@@ -137,22 +145,31 @@ def cached_places_adjust(*, office_code: str, start: datetime, channel: str, del
         if row.start == wanted:
             row.remaining[index] += delta
     cache.set(key, (expires, rows), left)  # a correction never makes the entry live longer
+    caches["local"].delete(key)
 
 
-def _day_rows(office_code: str, day: date) -> DayRows:
-    """The cached day, at most AVAILABILITY_TTL_SECONDS after it was read from the database."""
-    entry = cache.get(availability_key(office_code, day))
-    if entry is None or entry[0] <= time_module.time():
-        return _day_rows_refresh(office_code, day)
-    rows: DayRows = entry[1]
+def _day_rows(office_code: str, day: date, *, process_copy: bool = True) -> DayRows:
+    """The cached day, at most AVAILABILITY_TTL_SECONDS after it was read from the database;
+    this process's copy of it unless `process_copy` is False."""
+    key = availability_key(office_code, day)
+    if process_copy:
+        rows: DayRows | None = caches["local"].get(key)
+        if rows is not None:
+            return rows
+    now = time_module.time()
+    entry = cache.get(key)
+    if entry is None or entry[0] <= now:
+        entry = _day_rows_refresh(office_code, day)
+    expires, rows = entry
+    caches["local"].set(key, rows, min(AVAILABILITY_LOCAL_SECONDS, expires - now))
     return rows
 
 
-def _rows_at(office_code: str, start: datetime) -> DayRows:
+def _rows_at(office_code: str, start: datetime, *, process_copy: bool = True) -> DayRows:
     """The cached rows of the office's slots that start at `start` (usually one)."""
     local = timezone.localtime(start, OFFICE_TZ)
     wanted = local.isoformat()
-    return [row for row in _day_rows(office_code, local.date()) if row.start == wanted]
+    return [row for row in _day_rows(office_code, local.date(), process_copy=process_copy) if row.start == wanted]
 
 
 def availability(
@@ -189,11 +206,16 @@ def slot_serving(*, office_code: str, service_code: str, start: datetime) -> Day
 
 def known_full(*, office_code: str, start: datetime, channel: str) -> bool:
     """True when the cached day says every slot at `start` has no `channel` place left: the
-    cheap answer most requests get in a rush. It may lag a returned place by a second; the
-    conditional UPDATE of a booking is what guarantees capacity, not this."""
+    cheap answer most requests get in a rush. This process's copy is trusted to say "full"
+    (it lags a returned place by AVAILABILITY_LOCAL_SECONDS at most); "open" is asked again
+    of the shared entry, which every booking corrects, since a wrong "open" costs a whole
+    booking attempt. The conditional UPDATE of a booking is what guarantees capacity."""
     index = Channel.values.index(channel)
-    rows = _rows_at(office_code, start)
-    return bool(rows) and all(row.remaining[index] <= 0 for row in rows)
+
+    def full(rows: DayRows) -> bool:
+        return bool(rows) and all(row.remaining[index] <= 0 for row in rows)
+
+    return full(_rows_at(office_code, start)) or full(_rows_at(office_code, start, process_copy=False))
 
 
 def booking_changeable(booking: Booking, now: datetime | None = None) -> bool:

@@ -6,7 +6,6 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -114,7 +113,7 @@ def slots_generate(*, today: date | None = None, templates: list[SlotTemplate] |
     created = Slot.objects.filter(template__in={s.template_id for s in rows}).count() - before
     codes = Office.objects.filter(pk__in={s.office_id for s in rows}).values_list("code", flat=True)
     keys = [availability_key(code, today + timedelta(days=o)) for code in codes for o in range(1, window + 1)]
-    transaction.on_commit(lambda: cache.delete_many(keys))
+    transaction.on_commit(lambda: selectors.cached_days_forget(keys))
     return created
 
 
@@ -259,10 +258,13 @@ def booking_create(
     row = _bookable_slot(office=office, service=service, start=start, now=now, rules_=rules_)
     if row.remaining[Channel.values.index(channel)] <= 0:
         raise SlotFull
-    _check_not_blocked(number, rules_, now)
     try:
         with transaction.atomic():
             _take_place(row.slot_id, channel)
+            # Checked once the place is held: in a rush many attempts that got this far
+            # find the slot full, and are refused without the extra query. A blocked
+            # applicant's place goes back with the rollback.
+            _check_not_blocked(number, rules_, now)
             booking = Booking.objects.create(
                 reference=new_reference(),
                 office=office,

@@ -44,7 +44,7 @@ CONFIG_TTL_SECONDS = 10
 def config_cached(key: str, load: Callable[[], T]) -> T:
     """A configuration row from this process's cache, loaded from the database on a miss
     (a None from `load` is not kept)."""
-    local = caches["config"]
+    local = caches["local"]
     value: T = local.get(key)
     if value is None:
         value = load()
@@ -54,7 +54,7 @@ def config_cached(key: str, load: Callable[[], T]) -> T:
 
 
 def config_forget(*keys: str) -> None:
-    caches["config"].delete_many(list(keys))
+    caches["local"].delete_many(list(keys))
 
 
 def office_by_code(code: str) -> Office | None:

@@ -113,9 +113,9 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Configuration rows (offices, services, the booking policy), kept in each process: a shared
-# cache would cost a round trip per row on every booking.
-CACHES["config"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "config"}
+# Each process's own short-lived copies (configuration rows, the day a booking just read): the
+# shared cache costs a round trip per read, and most requests in a rush need no other.
+CACHES["local"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "local"}
 
 # Celery: event-driven domain jobs. Without a broker the tasks run at once, in process.
 CELERY_BROKER_URL = REDIS_URL or "memory://"

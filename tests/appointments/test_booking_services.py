@@ -5,7 +5,6 @@ from datetime import time, timedelta
 from unittest import mock
 
 import pytest
-from django.core.cache import cache
 from django.test import override_settings
 
 from appointments import selectors, services
@@ -83,13 +82,16 @@ def test_student_channel_uses_its_own_quota_and_needs_proof(office, service, slo
     assert (slot.student_booked, slot.general_booked) == (1, 0)
 
 
-def test_one_active_booking_per_id_number_and_service(office, service, slot) -> None:
+def test_one_active_booking_per_id_number_and_service(
+    office, service, slot, django_capture_on_commit_callbacks
+) -> None:
     book(office, service, at(2, 9))
     with pytest.raises(AlreadyBooked):
         book(office, service, at(2, 9, 30))
     other_service = ServiceFactory.create(document="taiwan", business="first")
     slot.template.services.add(other_service)
-    cache.clear()  # as saving the template in the admin does
+    with django_capture_on_commit_callbacks(execute=True):
+        services.template_apply(template=slot.template)  # as saving the template in the admin does
     book(office, other_service, at(2, 9, 30))  # another service is fine
     assert Booking.objects.count() == 2
 
@@ -308,6 +310,7 @@ def test_three_no_shows_block_online_booking_with_a_reason(office, service, slot
         book(office, service, at(7, 9), now=at(4, 11))
     assert "2027-01-03" in caught.value.message
     assert Booking.objects.filter(status="booked").count() == 0
+    assert Slot.objects.get(starts_at=at(7, 9)).general_booked == 0  # the place went back
 
 
 def test_reminders_go_once_for_tomorrows_bookings(office, service, slot, django_capture_on_commit_callbacks) -> None:
@@ -382,3 +385,33 @@ def test_cached_day_is_not_kept_alive_by_corrections(office, service, slot) -> N
         selectors.cached_places_adjust(office_code="XH", start=at(2, 9), channel="general", delta=-1)
         rows = selectors.availability(office_code="XH", service_code=service.code, day=slot.starts_at.date(), now=NOW)
     assert rows[0].remaining == 0  # read again from the database, not the corrected copy
+
+
+def test_process_copy_of_the_day_is_brief_and_never_outlives_the_shared_entry(office, service, slot) -> None:
+    from django.core.cache import cache
+
+    from appointments import selectors
+
+    clock = [1_000_000.0]
+
+    def left_at(seconds: float) -> int:
+        clock[0] = 1_000_000.0 + seconds
+        rows = selectors.availability(office_code="XH", service_code=service.code, day=slot.starts_at.date(), now=NOW)
+        return rows[0].remaining
+
+    fake_time = mock.Mock(time=lambda: clock[0])
+    with (
+        mock.patch("appointments.selectors.time_module", fake_time),
+        mock.patch("django.core.cache.backends.locmem.time", fake_time),
+        mock.patch("django.core.cache.backends.base.time", fake_time),
+    ):
+        assert left_at(0) == 3  # read from the database: shared entry until 1.0 s, this process's copy until 0.2 s
+        Slot.objects.filter(pk=slot.pk).update(general_booked=3)  # behind the caches' back
+        key = selectors.availability_key("XH", slot.starts_at.date())
+        expires, rows = cache.get(key)
+        rows[0].remaining[0] = 1  # another process's correction of the shared entry
+        cache.set(key, (expires, rows), 1)
+        assert left_at(0.1) == 3  # this process's copy
+        assert left_at(0.3) == 1  # the shared entry, corrected
+        assert left_at(0.95) == 1  # copied again, but only until the shared entry expires at 1.0
+        assert left_at(1.01) == 0  # both gone: read from the database
