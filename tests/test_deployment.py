@@ -93,3 +93,18 @@ def test_every_django_q_schedule_names_a_function_that_exists() -> None:
     }
     for func in schedules.values():
         assert callable(import_string(func)), func
+
+
+def test_wsgi_worker_loads_every_view_then_freezes_it_out_of_the_collector() -> None:
+    check = (
+        "import gc, sys; import bureau.wsgi; print('appointments.api' in sys.modules, gc.get_freeze_count() > 10_000)"
+    )
+    done = subprocess.run(  # noqa: S603 - fixed interpreter and arguments
+        [sys.executable, "-c", check],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "bureau.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split() == ["True", "True"]
