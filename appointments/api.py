@@ -5,6 +5,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from django.core.validators import slug_re
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -129,7 +130,7 @@ def _known_full(data: dict[str, Any]) -> bool:
     """Whether the cached day already says the requested slot has no place for the channel.
     A request this cannot read is left to the full validation that follows."""
     office, start, channel = data.get("office"), data.get("start"), data.get("channel", Channel.GENERAL)
-    if not (isinstance(office, str) and isinstance(start, str) and len(office) <= 32):
+    if not (isinstance(office, str) and len(office) <= 32 and slug_re.match(office) and isinstance(start, str)):
         return False
     if channel not in services.PUBLIC_CHANNELS:
         return False

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import caches
+from django.core.validators import slug_re
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
@@ -68,6 +69,8 @@ def service_by_code(code: str) -> Service | None:
 
 
 def _cached_by_code(model: type[Office] | type[Service], code: str) -> Any:
+    if not slug_re.match(code):  # no such code can exist, and it would make an odd cache key
+        return None
     return config_cached(f"{model._meta.model_name}:{code}", lambda: model.objects.filter(code=code).first())
 
 

@@ -257,7 +257,12 @@ def test_full_slot_probe_leaves_what_it_cannot_read_to_validation(client: Client
 
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({"office": ["XH"]}, "office"), ({"office": "X" * 100}, "office"), ({"channel": 7}, "channel")],
+    [
+        ({"office": ["XH"]}, "office"),
+        ({"office": "X" * 100}, "office"),
+        ({"office": "X H\n"}, "office"),
+        ({"channel": 7}, "channel"),
+    ],
 )
 def test_full_slot_probe_ignores_odd_office_and_channel_values(client: Client, slot, change, field) -> None:
     Slot.objects.filter(pk=slot.pk).update(general_booked=3)
