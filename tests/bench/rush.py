@@ -97,6 +97,22 @@ def _request(conn: http.client.HTTPConnection, method: str, path: str, body: dic
     raise AssertionError("unreachable")
 
 
+def attempt(
+    target: str, office: Office, start: str, slot_ids: dict[str, int], numbers: "Queue[str]"
+) -> tuple[str, dict[str, object]]:
+    """The path and body of one booking attempt at `start`: the real API or the ceiling."""
+    if target == "ceiling":
+        return "/bench/ceiling/", {"slot": slot_ids[start]}
+    return "/api/v1/bookings/", {
+        "office": office.code,
+        "service": "passport-first",
+        "start": start,
+        "name": "王小晶",
+        "id_number": numbers.get_nowait(),
+        "phone": "13812345678",
+    }
+
+
 def client(run: Run, target: str, office: Office, day: date, slot_ids: dict[str, int], numbers: "Queue[str]") -> None:
     # The rush's clients are people on the internet, not on the server: here they yield the
     # CPU (at the web pool's weight) to the read pool and to the reader that measures it.
@@ -119,22 +135,7 @@ def client(run: Run, target: str, office: Office, day: date, slot_ids: dict[str,
                     run.open_slots = open_now
             with run.lock:
                 start = rng.choice(run.open_slots or list(slot_ids))
-            payload: dict[str, object]
-            if target == "booking":
-                path, payload = (
-                    "/api/v1/bookings/",
-                    {
-                        "office": office.code,
-                        "service": "passport-first",
-                        "start": start,
-                        "name": "王小晶",
-                        "id_number": numbers.get_nowait(),
-                        "phone": "13812345678",
-                    },
-                )
-            else:
-                path = "/bench/ceiling/"
-                payload = {"slot": slot_ids[start]}
+            path, payload = attempt(target, office, start, slot_ids, numbers)
             t0 = time.perf_counter()
             status, _ = _request(conn, "POST", path, payload)
             elapsed = (time.perf_counter() - t0) * 1000
@@ -233,20 +234,9 @@ def warm_up(target: str, office: Office, day: date, slot_ids: dict[str, int], nu
     def one_client() -> None:
         conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
         reads = http.client.HTTPConnection("127.0.0.1", READ_PORT, timeout=60)
-        for start, pk in random.sample(sorted(slot_ids.items()), 4):
+        for start in random.sample(sorted(slot_ids), 4):
             _request(reads, "GET", availability)
-            if target == "booking":
-                body: dict[str, object] = {
-                    "office": office.code,
-                    "service": "passport-first",
-                    "start": start,
-                    "name": "王小晶",
-                    "id_number": numbers.get_nowait(),
-                    "phone": "13812345678",
-                }
-                _request(conn, "POST", "/api/v1/bookings/", body)
-            else:
-                _request(conn, "POST", "/bench/ceiling/", {"slot": pk})
+            _request(conn, "POST", *attempt(target, office, start, slot_ids, numbers))
 
     threads = [threading.Thread(target=one_client) for _ in range(64)]
     for t in threads:
