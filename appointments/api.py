@@ -157,13 +157,14 @@ class BookingCreate(PublicAPIView):
         )
         if wait is not None:
             raise Throttled(wait=wait)
-        if _known_full(request.data):
-            # Most attempts in a rush are for a slot already gone: answered from the cache
-            # before the office, service and applicant are looked at.
-            raise services.SlotFull
         key = request.headers.get("Idempotency-Key")
         if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
             raise serializers.ValidationError({"Idempotency-Key": [_("Use 8 to 64 letters, digits or -_.:")]})
+        if key is None and _known_full(request.data):
+            # Most attempts in a rush are for a slot already gone: answered from the cache
+            # before the office, service and applicant are looked at. A retry (it carries
+            # its key) may be for the place it took itself, so it goes on to the replay.
+            raise services.SlotFull
         data = BookingInput(data=request.data)
         data.is_valid(raise_exception=True)
         booking = services.booking_create(idempotency_key=key, **data.validated_data)

@@ -210,6 +210,9 @@ def known_full(*, office_code: str, start: datetime, channel: str) -> bool:
     (it lags a returned place by AVAILABILITY_LOCAL_SECONDS at most); "open" is asked again
     of the shared entry, which every booking corrects, since a wrong "open" costs a whole
     booking attempt. The conditional UPDATE of a booking is what guarantees capacity."""
+    first, last = bookable_range()
+    if not first <= timezone.localtime(start, OFFICE_TZ).date() <= last:
+        return False  # left to the booking, which refuses it; no day outside the window is cached
     index = Channel.values.index(channel)
 
     def full(rows: DayRows) -> bool:

@@ -208,11 +208,12 @@ def _bookable_slot(
     return row
 
 
-def _take_place(slot_id: int, channel: str) -> None:
-    """One place of `channel`, or SlotFull. The WHERE makes it safe under any concurrency."""
-    taken = Slot.objects.filter(pk=slot_id, **{f"{channel}_booked__lt": F(f"{channel}_quota")}).update(
-        **{f"{channel}_booked": F(f"{channel}_booked") + 1}
-    )
+def _take_place(slot_id: int, channel: str, office: Office) -> None:
+    """One place of `channel`, or SlotFull. The WHERE makes it safe under any concurrency,
+    and a slot id from a stale cache can only ever take a place at its own office."""
+    taken = Slot.objects.filter(
+        pk=slot_id, office_id=office.pk, **{f"{channel}_booked__lt": F(f"{channel}_quota")}
+    ).update(**{f"{channel}_booked": F(f"{channel}_booked") + 1})
     if not taken:
         raise SlotFull
 
@@ -260,7 +261,7 @@ def booking_create(
         raise SlotFull
     try:
         with transaction.atomic():
-            _take_place(row.slot_id, channel)
+            _take_place(row.slot_id, channel, office)
             # Checked once the place is held: in a rush many attempts that got this far
             # find the slot full, and are refused without the extra query. A blocked
             # applicant's place goes back with the rollback.
@@ -291,7 +292,9 @@ def booking_create(
             replay = Booking.objects.filter(idempotency_key=idempotency_key).first()
             if replay is not None:
                 return _replayed(replay, id_number)
-        raise AlreadyBooked from None
+        if Booking.objects.filter(id_number=number, service=service, status=Booking.Status.BOOKED).exists():
+            raise AlreadyBooked from None
+        raise
     return booking
 
 
@@ -350,7 +353,7 @@ def booking_reschedule(*, booking: Booking, start: datetime, now: datetime | Non
         row = _bookable_slot(office=locked.office, service=locked.service, start=start, now=now, rules_=rules_)
         if row.slot_id == locked.slot_id:
             raise DomainError(_("This is already the booked time."), field="start", code="same_slot")
-        _take_place(row.slot_id, locked.channel)
+        _take_place(row.slot_id, locked.channel, locked.office)
         _hold_place(locked, now, rules_)
         Booking.objects.filter(pk=locked.pk).update(slot_id=row.slot_id, starts_at=row.starts_at, changed_at=now)
         _places_changed(locked.office.code, row.starts_at, locked.channel, -1)
@@ -410,7 +413,8 @@ def booking_check_in(*, code: str, office: Office, by: User, now: datetime | Non
             field="code",
             code="too_late",
         )
-    moved = Booking.objects.filter(pk=booking.pk, status=Booking.Status.BOOKED).update(
+    # Only if still active at the time checked above: a reschedule may have moved it since.
+    moved = Booking.objects.filter(pk=booking.pk, status=Booking.Status.BOOKED, starts_at=start).update(
         status=Booking.Status.CHECKED_IN, changed_at=now, checked_in_at=now, checked_in_by=by
     )
     if not moved:

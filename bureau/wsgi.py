@@ -12,4 +12,5 @@ application = get_wsgi_application()
 # of the collector's reach: it lives as long as the process, and a full collection would
 # otherwise walk it again and again, stalling every thread of the worker for 50-500 ms.
 import_module(settings.ROOT_URLCONF)
+gc.collect()  # what is garbage now would otherwise be kept for good
 gc.freeze()

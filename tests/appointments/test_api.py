@@ -129,6 +129,20 @@ def test_idempotency_key_replays_the_same_booking(client: Client, slot) -> None:
     assert (bad.status_code, list(bad.json()["fields"])) == (400, ["Idempotency-Key"])
 
 
+def test_retry_for_the_last_place_gets_the_booking_it_made(
+    client: Client, slot, django_capture_on_commit_callbacks
+) -> None:
+    from appointments import selectors
+
+    Slot.objects.filter(pk=slot.pk).update(general_booked=2)
+    with django_capture_on_commit_callbacks(execute=True):  # the cached day learns the slot is full
+        first = post(client, GOOD, **{"idempotency-key": "abc-123-xyz"})
+    assert selectors.known_full(office_code="XH", start=at(2, 9), channel="general")
+    retry = post(client, GOOD, **{"idempotency-key": "abc-123-xyz"})
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.json()["reference"] == first.json()["reference"]
+
+
 def test_blocked_applicant_is_403_with_the_reason(client: Client, slot) -> None:
     with mock.patch("appointments.rules.blocked_until", return_value=at(30, 0)):
         response = post(client, GOOD, **{"accept-language": "en"})
@@ -232,15 +246,16 @@ def test_full_slot_is_answered_from_the_cache_without_database_queries(
 ) -> None:
     Slot.objects.filter(pk=slot.pk).update(general_booked=3)
     client.get("/api/v1/offices/XH/availability/?service=passport-first&date=2026-12-02")  # warms the cache
-    with django_assert_max_num_queries(0):
-        response = post(client, GOOD)
-    assert (response.status_code, response.json()["code"]) == (409, "slot_full")
+    for start in (GOOD["start"], "2026-12-02T01:00:00Z"):  # the same moment, in UTC
+        with django_assert_max_num_queries(0):
+            response = post(client, {**GOOD, "start": start})
+        assert (response.status_code, response.json()["code"]) == (409, "slot_full")
 
 
 @pytest.mark.parametrize(
     ("start", "code"),
     [
-        ("2026-12-02T01:00:00Z", "slot_full"),  # the same moment in UTC: the cache answers
+        ("2026-12-02T01:00:00Z", "slot_full"),  # the same moment in UTC
         ("2026-12-02T09:00:00", "slot_full"),  # no offset: office time, answered by the booking itself
         ("2 December, 9 am", "invalid"),
         (None, "invalid"),

@@ -5,6 +5,7 @@ from datetime import time, timedelta
 from unittest import mock
 
 import pytest
+from django.core.cache import caches
 from django.test import override_settings
 
 from appointments import selectors, services
@@ -248,9 +249,65 @@ def test_reschedule_to_the_same_slot_or_a_cancelled_booking_is_refused(office, s
         services.booking_reschedule(booking=booking, start=at(3, 9), now=NOW)
 
 
+def test_a_stale_cached_slot_of_another_office_takes_no_place(office, service, slot) -> None:
+    from django.core.cache import cache
+
+    from appointments import selectors
+
+    elsewhere = OfficeFactory.create(code="SC")
+    their_template = SlotTemplate.objects.create(
+        office=elsewhere, day_kind="weekday", starts_at=time(9), ends_at=time(10), general_quota=3
+    )
+    theirs = Slot.objects.create(
+        office=elsewhere, template=their_template, starts_at=at(2, 9), ends_at=at(2, 9, 30), general_quota=3
+    )
+    book(office, service, at(2, 9, 30))  # the day is now cached for XH
+    key = selectors.availability_key("XH", at(2, 9).date())
+    expires, rows = cache.get(key)
+    cache.set(key, (expires, [row._replace(slot_id=theirs.pk) for row in rows]), 1)
+    caches["local"].clear()
+    with pytest.raises(SlotFull):
+        book(office, service, at(2, 9), id_number=IDS[1])
+    theirs.refresh_from_db()
+    assert theirs.general_booked == 0
+    assert Booking.objects.count() == 1
+
+
+def test_an_insert_error_other_than_a_duplicate_is_not_called_already_booked(office, service, slot) -> None:
+    from django.db import IntegrityError
+
+    with (
+        mock.patch("appointments.services.Booking.objects.create", side_effect=IntegrityError("boom")),
+        pytest.raises(IntegrityError),
+    ):
+        book(office, service, at(2, 9))
+    slot.refresh_from_db()
+    assert slot.general_booked == 0
+
+
 @pytest.fixture
 def desk(office):
     return clerk(office)
+
+
+def test_check_in_refuses_a_booking_moved_while_it_was_checked(office, service, slot, desk) -> None:
+    booking = book(office, service, at(2, 9))
+    real_policy, moved = services.policy, [False]
+
+    def policy_read_while_a_reschedule_commits():  # check-in reads the policy between its checks
+        if not moved[0]:
+            moved[0] = True
+            services.booking_reschedule(booking=Booking.objects.get(pk=booking.pk), start=at(3, 9), now=NOW)
+        return real_policy()
+
+    with (
+        mock.patch("appointments.services.policy", policy_read_while_a_reschedule_commits),
+        pytest.raises(Conflict) as caught,
+    ):
+        services.booking_check_in(code=booking.reference, office=office, by=desk, now=at(2, 9))
+    assert caught.value.code == "not_active"
+    booking.refresh_from_db()
+    assert (booking.status, booking.starts_at) == ("booked", at(3, 9))
 
 
 @pytest.mark.parametrize(
@@ -349,6 +406,14 @@ def test_template_change_remakes_only_unbooked_slots(office, service, template, 
     remade = Slot.objects.get(starts_at=at(2, 9, 30))
     assert (kept.pk, kept.general_quota, kept.general_booked) == (slot.pk, 3, 1)
     assert remade.general_quota == 5
+
+
+def test_known_full_leaves_days_outside_the_window_alone(office, service, slot, django_assert_num_queries) -> None:
+    from appointments import selectors
+
+    with mock.patch("django.utils.timezone.now", return_value=NOW), django_assert_num_queries(0):
+        assert selectors.known_full(office_code="XH", start=at(30, 9), channel="general") is False
+        assert selectors.known_full(office_code="XH", start=at(1, 9), channel="general") is False
 
 
 def test_known_full_answers_from_the_cache_in_any_time_zone(office, service, slot) -> None:
