@@ -221,7 +221,7 @@ def deadlines_recompute(*, run_id: int | None = None) -> int:
         DeadlineRecompute.objects.filter(pk=run_id).update(
             finished_at=timezone.now(), examined=examined, changed=changed
         )
-    logger.info("deadline recompute %s: %d open, %d changed", run_id, examined, changed)
+    logger.info("deadline recompute (run %s): %d open, %d changed", run_id or "not recorded", examined, changed)
     return changed
 
 
