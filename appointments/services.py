@@ -161,11 +161,7 @@ def _validated_applicant(
 
 
 class BookingInputError(DomainError):
-    """Bad applicant input; `errors` holds a message for every field at fault."""
-
-    def __init__(self, message: str, *, field: str, errors: dict[str, str]) -> None:
-        super().__init__(message, field=field)
-        self.errors = errors
+    """Bad applicant input, with a message for every field at fault."""
 
 
 def _check_not_blocked(id_number: str, rules_: BookingPolicy, now: datetime) -> None:

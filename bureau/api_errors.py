@@ -29,7 +29,8 @@ def _as_api_exception(exc: Exception) -> Exception:
     if isinstance(exc, Conflict):
         return ConflictError(exc.message, code=exc.code)
     if isinstance(exc, DomainError):
-        return exceptions.ValidationError({exc.field: [exc.message]} if exc.field else [exc.message], code=exc.code)
+        fields = {field: [message] for field, message in exc.errors.items()}
+        return exceptions.ValidationError(fields or [exc.message], code=exc.code)
     return exc
 
 

@@ -41,14 +41,23 @@ STATUS_FLOW: dict[str, tuple[str, ...]] = {
 
 
 class DomainError(Exception):
-    """A rule refused the request; `field` names the input at fault, if one is."""
+    """A rule refused the request; `field` names the input at fault, if one is, and `errors`
+    holds a message for every field at fault when there are several."""
 
     code = "invalid"
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        errors: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.errors = errors or ({field: message} if field else {})
         if code:
             self.code = code
 

@@ -180,6 +180,15 @@ def test_bad_booking_input_is_400_naming_the_field_and_writes_nothing(client: Cl
     assert Booking.objects.count() == 0
 
 
+def test_every_bad_applicant_field_is_named_at_once(client: Client, slot) -> None:
+    response = post(client, {**GOOD, "name": "", "id_number": "123", "phone": "1"}, **{"accept-language": "en"})
+    assert response.status_code == 400
+    fields = response.json()["fields"]
+    assert set(fields) == {"name", "id_number", "phone"}
+    assert fields["phone"] == ["Enter an 11-digit mainland mobile number, for example 13812345678."]
+    assert Booking.objects.count() == 0
+
+
 def test_walk_in_only_office_is_400(client: Client, slots) -> None:
     OfficeFactory.create(code="FY", mode="walk_in_only")
     response = post(client, {**GOOD, "office": "FY"})
