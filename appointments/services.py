@@ -304,17 +304,17 @@ def _replayed(booking: Booking, id_number: str) -> Booking:
     return booking
 
 
-def _before_start(booking: Booking, now: datetime) -> None:
-    if now >= booking.starts_at:
-        raise DomainError(_("The appointment has started; it can no longer be changed."), code="too_late")
-
-
-def _locked(booking: Booking) -> Booking | None:
-    """The booking row locked, as committed now. No join in the locking query: PostgreSQL
-    would drop the row if a concurrent reschedule changed the joined slot."""
+def _locked_changeable(booking: Booking, now: datetime) -> Booking:
+    """The booking row locked and read again as committed now (a reschedule committed
+    meanwhile may have moved it), if it may still be changed; refuses otherwise. No join in
+    the locking query: PostgreSQL would drop the row if a concurrent reschedule changed the
+    joined slot."""
     locked = Booking.objects.select_for_update().filter(pk=booking.pk).first()
-    if locked is not None:
-        locked.office = Office.objects.get(pk=locked.office_id)
+    if locked is None or locked.status != Booking.Status.BOOKED:
+        raise Conflict(_("This booking is no longer active."), code="not_active")
+    if now >= locked.starts_at:
+        raise DomainError(_("The appointment has started; it can no longer be changed."), code="too_late")
+    locked.office = Office.objects.get(pk=locked.office_id)
     return locked
 
 
@@ -323,11 +323,7 @@ def booking_cancel(*, booking: Booking, now: datetime | None = None) -> Booking:
     now = now or timezone.now()
     rules_ = policy()
     with transaction.atomic():
-        # Locked and read again: a reschedule committed meanwhile has moved it to another slot.
-        locked = _locked(booking)
-        if locked is None or locked.status != Booking.Status.BOOKED:
-            raise Conflict(_("This booking is no longer active."), code="not_active")
-        _before_start(locked, now)
+        locked = _locked_changeable(booking, now)
         Booking.objects.filter(pk=locked.pk).update(status=Booking.Status.CANCELLED, changed_at=now)
         _hold_place(locked, now, rules_)
         _send(locked, SmsMessage.Kind.CANCELLATION, f"cancellation:{locked.pk}")
@@ -342,10 +338,7 @@ def booking_reschedule(*, booking: Booking, start: datetime, now: datetime | Non
     now = now or timezone.now()
     rules_ = policy()
     with transaction.atomic():
-        locked = _locked(booking)
-        if locked is None or locked.status != Booking.Status.BOOKED:
-            raise Conflict(_("This booking is no longer active."), code="not_active")
-        _before_start(locked, now)
+        locked = _locked_changeable(booking, now)
         row = _bookable_slot(office=locked.office, service=locked.service, start=start, now=now, rules_=rules_)
         if row.slot_id == locked.slot_id:
             raise DomainError(_("This is already the booked time."), field="start", code="same_slot")
