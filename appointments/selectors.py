@@ -148,9 +148,11 @@ def cached_places_adjust(*, office_code: str, start: datetime, channel: str, del
     caches["local"].delete(key)
 
 
-def _day_rows(office_code: str, day: date, *, process_copy: bool = True) -> DayRows:
-    """The cached day, at most AVAILABILITY_TTL_SECONDS after it was read from the database;
-    this process's copy of it unless `process_copy` is False."""
+def _day_rows(
+    office_code: str, day: date, *, process_copy: bool = True, max_age: float = AVAILABILITY_TTL_SECONDS
+) -> DayRows:
+    """The cached day, read from the database at most `max_age` seconds ago (never more than
+    AVAILABILITY_TTL_SECONDS); this process's copy of it unless `process_copy` is False."""
     key = availability_key(office_code, day)
     if process_copy:
         rows: DayRows | None = caches["local"].get(key)
@@ -158,7 +160,7 @@ def _day_rows(office_code: str, day: date, *, process_copy: bool = True) -> DayR
             return rows
     now = time_module.time()
     entry = cache.get(key)
-    if entry is None or entry[0] <= now:
+    if entry is None or now >= entry[0] - AVAILABILITY_TTL_SECONDS + max_age:  # entry[0]: read + TTL
         entry = _day_rows_refresh(office_code, day)
     expires, rows = entry
     caches["local"].set(key, rows, min(AVAILABILITY_LOCAL_SECONDS, expires - now))
@@ -166,10 +168,14 @@ def _day_rows(office_code: str, day: date, *, process_copy: bool = True) -> DayR
 
 
 def _rows_at(office_code: str, start: datetime, *, process_copy: bool = True) -> DayRows:
-    """The cached rows of the office's slots that start at `start` (usually one)."""
+    """The cached rows of the office's slots that start at `start` (usually one), for a
+    booking. Bookings read the day again once it is half its lifetime old: in a rush they
+    keep it fresh, so that readers of availability, who would wait for the database, seldom
+    find it expired."""
     local = timezone.localtime(start, OFFICE_TZ)
     wanted = local.isoformat()
-    return [row for row in _day_rows(office_code, local.date(), process_copy=process_copy) if row.start == wanted]
+    rows = _day_rows(office_code, local.date(), process_copy=process_copy, max_age=AVAILABILITY_TTL_SECONDS / 2)
+    return [row for row in rows if row.start == wanted]
 
 
 def availability(

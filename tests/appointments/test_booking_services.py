@@ -480,3 +480,34 @@ def test_process_copy_of_the_day_is_brief_and_never_outlives_the_shared_entry(of
         assert left_at(0.3) == 1  # the shared entry, corrected
         assert left_at(0.95) == 1  # copied again, but only until the shared entry expires at 1.0
         assert left_at(1.01) == 0  # both gone: read from the database
+
+
+def test_bookings_refresh_the_cached_day_once_it_is_half_a_second_old(office, service, slot) -> None:
+    from appointments import selectors
+
+    clock = [1_000_000.0]
+
+    def at_time(seconds: float) -> None:
+        clock[0] = 1_000_000.0 + seconds
+        caches["local"].clear()  # look at the shared entry only
+
+    def shown() -> int:
+        rows = selectors.availability(office_code="XH", service_code=service.code, day=slot.starts_at.date(), now=NOW)
+        return rows[0].remaining
+
+    fake_time = mock.Mock(time=lambda: clock[0])
+    with (
+        mock.patch("appointments.selectors.time_module", fake_time),
+        mock.patch("django.core.cache.backends.locmem.time", fake_time),
+        mock.patch("django.core.cache.backends.base.time", fake_time),
+        mock.patch("django.utils.timezone.now", return_value=NOW),
+    ):
+        assert shown() == 3
+        Slot.objects.filter(pk=slot.pk).update(general_booked=1)  # behind the cache's back
+        at_time(0.6)
+        assert shown() == 3  # a reader takes the shared entry for its whole second
+        at_time(0.6)
+        row = selectors.slot_serving(office_code="XH", service_code=service.code, start=at(2, 9))
+        assert row is not None and row.remaining[0] == 2  # a booking reads the day again
+        at_time(0.7)
+        assert shown() == 2  # and readers get the fresh entry
