@@ -4,7 +4,6 @@ read-only bookings."""
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
@@ -14,10 +13,9 @@ from django.utils.translation import gettext_lazy as _
 from appointments import selectors as booking_selectors
 from appointments import services
 from appointments.models import Booking, BookingPolicy, SlotTemplate
-from appointments.rules import mask_phone
 from bureau import selectors
-from bureau.admin import ReadOnly, SupervisorAccess
-from bureau.identity import mask_id_number
+from bureau.admin import BureauWideConfig, ReadOnly, SupervisorAccess
+from bureau.identity import mask_id_number, mask_phone
 
 
 @admin.register(SlotTemplate)
@@ -56,8 +54,9 @@ class SlotTemplateAdmin(SupervisorAccess, admin.ModelAdmin[SlotTemplate]):
 
 
 @admin.register(BookingPolicy)
-class BookingPolicyAdmin(SupervisorAccess, admin.ModelAdmin[BookingPolicy]):
-    """One row: the booking window, check-in window, hold and no-show block."""
+class BookingPolicyAdmin(BureauWideConfig, admin.ModelAdmin[BookingPolicy]):
+    """One row: the booking window, check-in window, hold and no-show block. Every supervisor
+    sees it; bureau-wide supervisors change it."""
 
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
@@ -66,8 +65,7 @@ class BookingPolicyAdmin(SupervisorAccess, admin.ModelAdmin[BookingPolicy]):
         return False
 
     def save_model(self, request: HttpRequest, obj: BookingPolicy, form: ModelForm[Any], change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        transaction.on_commit(booking_selectors.policy_changed)
+        services.policy_update(policy=obj, fields=form.changed_data if change else None)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BookingPolicy]:
         booking_selectors.policy()  # the row exists before anyone looks for it

@@ -2,11 +2,8 @@
 
 import re
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-from django.core.validators import slug_re
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -20,15 +17,13 @@ from appointments import selectors, services
 from appointments.models import Booking, Channel
 from bureau import selectors as core
 from bureau.access import signed_in_user
+from bureau.api import guard
+from bureau.api_fields import DateInRange, DateTimeInRange
 from bureau.identity import mask_id_number
-from bureau.models import Office, Service
-from bureau.ratelimit import booking_retry_after, client_address
+from bureau.models import Office
+from bureau.ratelimit import client_address
 
 TOKEN_HEADER = OpenApiParameter("X-Booking-Token", location=OpenApiParameter.HEADER, required=True)
-
-
-class Throttled(exceptions.Throttled):
-    default_detail = _("Too many booking attempts. Please wait and try again.")
 
 
 class PublicAPIView(APIView):
@@ -39,7 +34,7 @@ class PublicAPIView(APIView):
 
 class AvailabilityQuery(serializers.Serializer[None]):
     service = serializers.CharField(max_length=32)
-    date = serializers.DateField()
+    date = DateInRange()
 
 
 class OpenSlotSerializer(serializers.Serializer[None]):
@@ -54,6 +49,13 @@ class AvailabilitySerializer(serializers.Serializer[dict[str, object]]):
     slots = OpenSlotSerializer(many=True)
 
 
+def office_or_404(code: str) -> Office:
+    office = core.office_by_code(code)
+    if office is None:
+        raise exceptions.NotFound(_("No office has this code."))
+    return office
+
+
 class Availability(PublicAPIView):
     @extend_schema(parameters=[AvailabilityQuery], responses=AvailabilitySerializer)
     def get(self, request: Request, code: str) -> Response:
@@ -64,8 +66,8 @@ class Availability(PublicAPIView):
         day, service = query.validated_data["date"], query.validated_data["service"]
         slots = selectors.availability(office_code=code, service_code=service, day=day)
         if not slots:  # the hot path answers from the cache; names are checked only here
-            get_object_or_404(Office, code=code)
-            if not Service.objects.filter(code=service).exists():
+            office_or_404(code)
+            if core.service_by_code(service) is None:
                 raise serializers.ValidationError({"service": [_("Unknown service.")]})
         # Serializing 20-odd datetimes cost more than the rest of the read; the cached day
         # already holds each start as ISO 8601 in office time.
@@ -111,34 +113,43 @@ class CodeField(serializers.CharField):
         return row
 
 
-class BookingInput(serializers.Serializer[None]):
+class PlaceInput(serializers.Serializer[None]):
     office = CodeField(lookup=core.office_by_code)
     service = CodeField(lookup=core.service_by_code)
-    start = serializers.DateTimeField()
+    start = DateTimeInRange()
+
+
+class ApplicantInput(serializers.Serializer[None]):
     name = serializers.CharField(max_length=200, allow_blank=True)
     id_number = serializers.CharField(max_length=40, allow_blank=True)
     phone = serializers.CharField(max_length=40, allow_blank=True)
-    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.GENERAL)
+    channel = serializers.ChoiceField(choices=services.PUBLIC_CHANNELS, default=Channel.GENERAL)
     school = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
     student_proof = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
+
+
+class BookingInput(PlaceInput, ApplicantInput):
+    """The request body, for the schema; it is validated in its two parts."""
 
 
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
 
 
-def _known_full(data: dict[str, Any]) -> bool:
-    """Whether the cached day already says the requested slot has no place for the channel.
-    A request this cannot read is left to the full validation that follows."""
-    office, start, channel = data.get("office"), data.get("start"), data.get("channel", Channel.GENERAL)
-    if not (isinstance(office, str) and len(office) <= 32 and slug_re.match(office) and isinstance(start, str)):
-        return False
-    if channel not in services.PUBLIC_CHANNELS:
-        return False
-    try:
-        moment = datetime.fromisoformat(start)
-    except ValueError:
-        return False
-    return moment.tzinfo is not None and selectors.known_full(office_code=office, start=moment, channel=channel)
+def _validated_booking(data: Any) -> tuple[dict[str, Any], services.Applicant]:
+    """The place and the applicant, or a 400 naming every bad field of both."""
+    place, person = PlaceInput(data=data), ApplicantInput(data=data)
+    place.is_valid()
+    person.is_valid()
+    errors: dict[str, Any] = {**place.errors, **person.errors}
+    applicant = None
+    if not person.errors:
+        try:
+            applicant = services.applicant_validated(**person.validated_data)
+        except services.BookingInputError as exc:
+            errors.update({field: [message] for field, message in exc.errors.items()})
+    if errors or applicant is None:
+        raise serializers.ValidationError(errors)
+    return place.validated_data, applicant
 
 
 class BookingCreate(PublicAPIView):
@@ -148,26 +159,20 @@ class BookingCreate(PublicAPIView):
         responses={201: NewBookingSerializer},
     )
     def post(self, request: Request) -> Response:
-        """Book a slot. 409 `slot_full` when no place is left, 403 `blocked` after repeated
-        no-shows, 429 with Retry-After when attempts come too fast."""
+        """Book a slot. 400 naming every bad field; then 409 `slot_full` when no place is
+        left, 403 `blocked` after repeated no-shows, 429 with Retry-After when attempts come
+        too fast."""
         if not isinstance(request.data, dict):
             raise serializers.ValidationError([_("Send the booking as a JSON object.")])
-        wait = booking_retry_after(
-            address=client_address(request), id_number=str(request.data.get("id_number", ""))[:40]
-        )
-        if wait is not None:
-            raise Throttled(wait=wait)
+        guard("booking-address", client_address(request))
         key = request.headers.get("Idempotency-Key")
         if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
             raise serializers.ValidationError({"Idempotency-Key": [_("Use 8 to 64 letters, digits or -_.:")]})
-        if key is None and _known_full(request.data):
-            # Most attempts in a rush are for a slot already gone: answered from the cache
-            # before the office, service and applicant are looked at. A retry (it carries
-            # its key) may be for the place it took itself, so it goes on to the replay.
-            raise services.SlotFull
-        data = BookingInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        booking = services.booking_create(idempotency_key=key, **data.validated_data)
+        place, applicant = _validated_booking(request.data)
+        # Counted only for a valid request, by ID number and mobile number together: junk
+        # naming someone's ID number cannot use up that person's allowance.
+        guard("booking-applicant", applicant.id_number, applicant.phone)
+        booking = services.booking_create(idempotency_key=key, **place, **applicant._asdict())
         return Response(NewBookingSerializer(booking).data, status=status.HTTP_201_CREATED)
 
 
@@ -192,7 +197,7 @@ class BookingDetail(BookingByToken):
 
 
 class RescheduleInput(serializers.Serializer[None]):
-    start = serializers.DateTimeField()
+    start = DateTimeInRange()
 
 
 class BookingReschedule(BookingByToken):
@@ -200,12 +205,11 @@ class BookingReschedule(BookingByToken):
     def post(self, request: Request, reference: str) -> Response:
         """Move the booking to another slot of the same office and service; the old place
         is kept until the new one is held."""
+        guard("booking-address", client_address(request))
         booking = self._booking(request, reference)
-        wait = booking_retry_after(address=client_address(request), id_number=booking.id_number)
-        if wait is not None:
-            raise Throttled(wait=wait)
         data = RescheduleInput(data=request.data)
         data.is_valid(raise_exception=True)
+        guard("booking-applicant", booking.id_number, booking.phone)
         booking = services.booking_reschedule(booking=booking, start=data.validated_data["start"])
         return Response(BookingSerializer(booking).data)
 
@@ -221,7 +225,7 @@ class CheckIn(APIView):
     def post(self, request: Request, code: str) -> Response:
         """Staff: check a booking in by its reference or QR content, at this office, on its
         day, inside the check-in window; 400 with the reason otherwise."""
-        office = get_object_or_404(Office, code=code)
+        office = office_or_404(code)
         data = CheckInInput(data=request.data)
         data.is_valid(raise_exception=True)
         booking = services.booking_check_in(code=data.validated_data["code"], office=office, by=signed_in_user(request))

@@ -105,6 +105,10 @@ class Slot(models.Model):
     student_booked = models.PositiveSmallIntegerField(_("student places taken"), default=0)
     enterprise_booked = models.PositiveSmallIntegerField(_("enterprise places taken"), default=0)
     emergency_booked = models.PositiveSmallIntegerField(_("emergency places taken"), default=0)
+    # Set when the calendar changed under a slot that has bookings (a day that became a
+    # holiday, or changed between weekday and weekend): the bookings keep their row, nobody
+    # books it again. A closed slot without bookings is deleted instead.
+    closed = models.BooleanField(_("closed"), default=False)
 
     class Meta:
         ordering = ["starts_at"]
@@ -131,6 +135,8 @@ class Booking(models.Model):
         BOOKED = "booked", _("Booked")
         CHECKED_IN = "checked_in", _("Checked in")
         CANCELLED = "cancelled", _("Cancelled")
+        # The day became a public holiday after it was booked: the bureau cancelled it.
+        OFFICE_CLOSED = "office_closed", _("Cancelled: the office is closed that day")
         NO_SHOW = "no_show", _("No-show")
 
     reference = models.CharField(_("booking reference"), max_length=16, unique=True)
@@ -199,25 +205,3 @@ class PlaceHold(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slot_id} {self.channel} {self.release_at:%Y-%m-%d %H:%M}"
-
-
-class SmsMessage(models.Model):
-    """One notification to an applicant; the unique key makes a retried job send it once."""
-
-    class Kind(models.TextChoices):
-        CONFIRMATION = "confirmation", _("Confirmation")
-        CHANGE = "change", _("Change")
-        CANCELLATION = "cancellation", _("Cancellation")
-        REMINDER = "reminder", _("Reminder")
-
-    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="messages", verbose_name=_("booking"))
-    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
-    key = models.CharField(_("key"), max_length=80, unique=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("SMS message")
-        verbose_name_plural = _("SMS messages")
-
-    def __str__(self) -> str:
-        return self.key

@@ -1,11 +1,7 @@
-"""Pure booking rules: the rolling window, the no-show block, check-in timing, phone numbers."""
+"""Pure booking rules: the rolling window, the no-show block."""
 
-import re
-import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
-
-MOBILE = re.compile(r"1[3-9][0-9]{9}")
 
 
 def bookable_dates(*, today: date, local_time: time, window_days: int, opens_at: time) -> tuple[date, date]:
@@ -24,17 +20,3 @@ def blocked_until(no_shows: Sequence[datetime], *, limit: int, period: timedelta
         if times[i] - times[i - limit + 1] <= period:
             latest_end = times[i] + block
     return latest_end
-
-
-def normalize_mobile(raw: str) -> str | None:
-    """An 11-digit mainland mobile number, spaces, dashes and a +86 prefix dropped."""
-    digits = re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", raw or ""))
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    elif digits.startswith("0086"):
-        digits = digits[4:]
-    return digits if MOBILE.fullmatch(digits) else None
-
-
-def mask_phone(phone: str) -> str:
-    return f"{phone[:3]}****{phone[-4:]}" if len(phone) == 11 else "*" * len(phone)

@@ -1,5 +1,6 @@
-"""Reads of bookings: availability (each office's day cached for at most a second and
-corrected in place after every change), bookable days, a booking by its secret."""
+"""Reads of bookings: availability (each office's day cached for at most a second, its
+counts rewritten from the database after every change), bookable days, a booking by its
+secret."""
 
 import hmac
 import time as time_module
@@ -47,7 +48,10 @@ def booking_token(reference: str) -> str:
 
 
 def token_matches(booking: Booking, token: str) -> bool:
-    return hmac.compare_digest(booking_token(booking.reference), token or "")
+    """Compared in constant time, as bytes: a header may carry any character, and
+    compare_digest refuses a str that is not ASCII."""
+    given = (token or "").encode("utf-8", "surrogatepass")
+    return hmac.compare_digest(booking_token(booking.reference).encode(), given)
 
 
 def availability_key(office_code: str, day: date) -> str:
@@ -86,17 +90,19 @@ class DayRow(NamedTuple):
 
 
 DayRows = list[DayRow]
+# Quota and places taken of each channel, in Channel.values order.
+_COUNT_FIELDS = [f"{channel}_{part}" for channel in Channel.values for part in ("quota", "booked")]
 
 
 def _day_rows_refresh(office_code: str, day: date) -> tuple[float, DayRows]:
     """Every slot of an office's day, read from the database and put in the cache, with the
     time the entry expires."""
     start = datetime.combine(day, time.min, tzinfo=OFFICE_TZ)
-    fields = ["starts_at", "pk", "template_id"]
-    for channel in Channel.values:
-        fields += [f"{channel}_quota", f"{channel}_booked"]
+    fields = ["starts_at", "pk", "template_id", *_COUNT_FIELDS]
     slots = list(
-        Slot.objects.filter(office__code=office_code, starts_at__gte=start, starts_at__lt=start + timedelta(days=1))
+        Slot.objects.filter(
+            office__code=office_code, starts_at__gte=start, starts_at__lt=start + timedelta(days=1), closed=False
+        )
         .order_by("starts_at")
         .values_list(*fields)
     )
@@ -127,24 +133,25 @@ def cached_days_forget(keys: list[str]) -> None:
     caches["local"].delete_many(keys)
 
 
-def cached_places_adjust(*, office_code: str, start: datetime, channel: str, delta: int) -> None:
-    """Correct one slot's cached count after a committed change. Not atomic: a lost or
-    doubled correction lives at most AVAILABILITY_TTL_SECONDS, and no booking relies on the
-    cache for capacity."""
+def cached_slot_refresh(*, office_code: str, start: datetime, slot_id: int) -> None:
+    """Write one slot's counts, as committed now, into the cached day (called after commit).
+    True counts, not +1/-1: a refresh of the day from another process between a change's
+    commit and this call is then not counted twice. Two of these racing can leave the older
+    counts for at most AVAILABILITY_TTL_SECONDS: a place shows as taken or returned that
+    late, and the conditional UPDATE of a booking decides anyway."""
     local = timezone.localtime(start, OFFICE_TZ)
     key = availability_key(office_code, local.date())
     entry = cache.get(key)
     if entry is None:
         return
+    counts = Slot.objects.filter(pk=slot_id).values_list(*_COUNT_FIELDS).first()
     expires, rows = entry
     left = expires - time_module.time()
-    if left <= 0:
+    if left <= 0 or counts is None:
         return
-    index, wanted = Channel.values.index(channel), local.isoformat()
-    for row in rows:
-        if row.start == wanted:
-            row.remaining[index] += delta
-    cache.set(key, (expires, rows), left)  # a correction never makes the entry live longer
+    remaining = [quota - booked for quota, booked in zip(counts[::2], counts[1::2], strict=True)]
+    rows = [row._replace(remaining=remaining) if row.slot_id == slot_id else row for row in rows]
+    cache.set(key, (expires, rows), left)  # never makes the entry live longer
     caches["local"].delete(key)
 
 
@@ -198,7 +205,9 @@ def days_with_slots(*, office: Office, service: Service, first: date, last: date
     """The days from `first` to `last` on which the office has slots for the service."""
     start = datetime.combine(first, time.min, tzinfo=OFFICE_TZ)
     end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=OFFICE_TZ)
-    slots = Slot.objects.filter(office=office, template__services=service, starts_at__gte=start, starts_at__lt=end)
+    slots = Slot.objects.filter(
+        office=office, template__services=service, starts_at__gte=start, starts_at__lt=end, closed=False
+    )
     if not service.weekend_service:
         slots = slots.exclude(template__day_kind=OpeningSession.DayKind.WEEKEND)
     return {moment.date() for moment in slots.datetimes("starts_at", "day", tzinfo=OFFICE_TZ)}
@@ -208,23 +217,6 @@ def slot_serving(*, office_code: str, service_code: str, start: datetime) -> Day
     """The cached row of the office's slot at `start` that serves the service (weekend slots
     list weekend services only), or None."""
     return next((row for row in _rows_at(office_code, start) if service_code in row.services), None)
-
-
-def known_full(*, office_code: str, start: datetime, channel: str) -> bool:
-    """True when the cached day says every slot at `start` has no `channel` place left: the
-    cheap answer most requests get in a rush. This process's copy is trusted to say "full"
-    (it lags a returned place by AVAILABILITY_LOCAL_SECONDS at most); "open" is asked again
-    of the shared entry, which every booking corrects, since a wrong "open" costs a whole
-    booking attempt. The conditional UPDATE of a booking is what guarantees capacity."""
-    first, last = bookable_range()
-    if not first <= timezone.localtime(start, OFFICE_TZ).date() <= last:
-        return False  # left to the booking, which refuses it; no day outside the window is cached
-    index = Channel.values.index(channel)
-
-    def full(rows: DayRows) -> bool:
-        return bool(rows) and all(row.remaining[index] <= 0 for row in rows)
-
-    return full(_rows_at(office_code, start)) or full(_rows_at(office_code, start, process_copy=False))
 
 
 def booking_changeable(booking: Booking, now: datetime | None = None) -> bool:

@@ -3,22 +3,26 @@ notifications. Capacity is taken with one conditional UPDATE on the slot row ins
 booking's transaction; check constraints on the slot back it."""
 
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from appointments import rules, selectors
-from appointments.models import Booking, BookingPolicy, Channel, PlaceHold, Slot, SlotTemplate, SmsMessage
+from appointments.models import Booking, BookingPolicy, Channel, PlaceHold, Slot, SlotTemplate
 from appointments.selectors import OFFICE_TZ, availability_key, policy
 from bureau import selectors as core
-from bureau.identity import IdNumberError, normalize_id_number
-from bureau.models import Office, OpeningSession, Service
-from bureau.services import Conflict, DomainError, NotAllowed, new_reference
+from bureau.identity import IdNumberError, normalize_id_number, normalize_mobile
+from bureau.models import Office, OpeningSession, OutboxMessage, Service
+from bureau.services import Conflict, DomainError, NotAllowed, message_queue, new_reference
+from bureau.text import hidden_characters_problem
 from bureau.workdays import WorkCalendar
 
 PUBLIC_CHANNELS = (Channel.GENERAL, Channel.STUDENT)
@@ -42,21 +46,21 @@ class Blocked(NotAllowed):
     code = "blocked"
 
 
-def _places_changed(office_code: str, start: datetime, channel: str, delta: int) -> None:
-    """After commit, correct the cached day in place rather than dropping it, so a rush of
-    readers does not all miss the cache at once."""
+def _places_changed(office_code: str, start: datetime, slot_id: int) -> None:
+    """After commit, write the slot's true counts from the database into the cached day (not
+    a +1/-1 correction, which a refresh in between would count twice), rather than dropping
+    the day, so a rush of readers does not all miss the cache at once."""
     transaction.on_commit(
-        lambda: selectors.cached_places_adjust(office_code=office_code, start=start, channel=channel, delta=delta),
-        robust=True,
+        lambda: selectors.cached_slot_refresh(office_code=office_code, start=start, slot_id=slot_id), robust=True
     )
 
 
-def _send(booking: Booking, kind: str, key: str) -> None:
-    from appointments.tasks import send_booking_message
-
-    # robust: a broker that is down must not fail a committed booking; the message is lost
-    # only if the broker is, and the booking stays the source of truth.
-    transaction.on_commit(lambda: send_booking_message.delay(booking.pk, kind, key), robust=True)
+def _notify(booking: Booking, kind: str, key: str) -> None:
+    """Write the applicant's SMS to the outbox, in the caller's transaction and the language
+    they booked in."""
+    with translation.override(booking.language):
+        text = _message_text(booking, kind)
+    message_queue(key=key, kind=kind, reference=booking.reference, phone=booking.phone, text=text)
 
 
 # --- slots -----------------------------------------------------------------------------
@@ -94,74 +98,181 @@ def _slots_for(template: SlotTemplate, day: date) -> list[Slot]:
     return slots
 
 
-def slots_generate(*, today: date | None = None, templates: list[SlotTemplate] | None = None) -> int:
-    """Create the missing slots from tomorrow to the end of the window (plus the day that
-    opens next); existing slots are left as they are. Returns how many were created."""
+def _slot_writers_take_turns() -> None:
+    """Writers of slots (the day-opening job, a template change, a calendar change) lock the
+    booking policy row first, then read the calendar: so the job cannot make slots from a
+    calendar read just before a change that then misses them."""
+    BookingPolicy.objects.select_for_update().get_or_create(pk=1)
+
+
+def slots_generate(
+    *, today: date | None = None, templates: list[SlotTemplate] | None = None, days: list[date] | None = None
+) -> int:
+    """Create the missing slots from tomorrow to the end of the window (only `days`, when
+    given), from the templates of each day's kind; existing slots are left as they are.
+    Returns how many were created."""
     today = today or core.office_today()
     window = policy().window_days
-    templates = templates or list(SlotTemplate.objects.filter(office__mode=Office.Mode.DUAL_TRACK))
-    calendar = core.work_calendar()
-    rows: list[Slot] = []
-    for offset in range(1, window + 1):
-        day = today + timedelta(days=offset)
-        kind = day_kind_of(calendar, day)
-        rows += [slot for t in templates if t.day_kind == kind for slot in _slots_for(t, day)]
-    if not rows:
-        return 0
-    before = Slot.objects.filter(template__in={s.template_id for s in rows}).count()
-    Slot.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-    created = Slot.objects.filter(template__in={s.template_id for s in rows}).count() - before
-    codes = Office.objects.filter(pk__in={s.office_id for s in rows}).values_list("code", flat=True)
-    keys = [availability_key(code, today + timedelta(days=o)) for code in codes for o in range(1, window + 1)]
-    transaction.on_commit(lambda: selectors.cached_days_forget(keys))
+    in_window = [today + timedelta(days=offset) for offset in range(1, window + 1)]
+    wanted = [day for day in in_window if days is None or day in days]
+    with transaction.atomic():
+        _slot_writers_take_turns()
+        templates = templates or list(SlotTemplate.objects.filter(office__mode=Office.Mode.DUAL_TRACK))
+        calendar = core.work_calendar()
+        rows: list[Slot] = []
+        for day in wanted:
+            kind = day_kind_of(calendar, day)
+            rows += [slot for t in templates if t.day_kind == kind for slot in _slots_for(t, day)]
+        if not rows:
+            return 0
+        before = Slot.objects.filter(template__in={s.template_id for s in rows}).count()
+        Slot.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        created = Slot.objects.filter(template__in={s.template_id for s in rows}).count() - before
+        codes = Office.objects.filter(pk__in={s.office_id for s in rows}).values_list("code", flat=True)
+        _forget_days(list(codes), wanted)
     return created
+
+
+def _forget_days(office_codes: list[str], days: list[date]) -> None:
+    keys = [availability_key(code, day) for code in office_codes for day in days]
+    transaction.on_commit(lambda: selectors.cached_days_forget(keys))
 
 
 def template_apply(*, template: SlotTemplate) -> int:
     """After a template changed: future slots nobody booked are made again from it; slots
     with bookings are kept as they are. Returns how many slots were created."""
     with transaction.atomic():
+        _slot_writers_take_turns()
         Slot.objects.filter(template=template, starts_at__gt=timezone.now(), bookings__isnull=True).filter(
             **{f"{c}_booked": 0 for c in Channel.values}
         ).delete()
         return slots_generate(templates=[template])
 
 
+def slots_follow_calendar(changed: set[date]) -> None:
+    """Make the future slots of calendar days that changed follow the calendar as it now is;
+    runs inside the calendar change's transaction (bureau.services.calendar_update). On each
+    day, slots of the wrong kind close: a day that became a holiday has its bookings
+    cancelled and each applicant gets an SMS with a link to book again; on a day that changed
+    between weekday and weekend, booked slots are kept (closed to new bookings) and their
+    bookings stand. Closed slots nobody booked go. Then the day gets the slots of its kind.
+    Closing comes first, with an UPDATE that waits for bookings in flight on those slots, so
+    a booking either committed before (and is cancelled here) or finds the slot closed."""
+    today = core.office_today()
+    days = sorted(day for day in changed if day > today)
+    if not days:
+        return
+    _slot_writers_take_turns()
+    calendar = core.work_calendar()
+    touched: set[str] = set()
+    for day in days:
+        touched |= _day_follows(day, day_kind_of(calendar, day))
+    _forget_days(sorted(touched), days)
+    slots_generate(today=today, days=days)
+
+
+def _day_follows(day: date, kind: str | None) -> set[str]:
+    """Reopen the day's closed slots of `kind` and close the others (None: a holiday, all of
+    them); returns the codes of the offices touched."""
+    start = datetime.combine(day, time.min, tzinfo=OFFICE_TZ)
+    on_day = Slot.objects.filter(starts_at__gte=start, starts_at__lt=start + timedelta(days=1))
+    codes: set[str] = set()
+    if kind is not None:
+        reopened = on_day.filter(closed=True, template__day_kind=kind)
+        codes |= set(reopened.values_list("office__code", flat=True))
+        reopened.update(closed=False)
+    stale = on_day.filter(closed=False)
+    if kind is not None:
+        stale = stale.exclude(template__day_kind=kind)
+    ids = list(stale.values_list("pk", flat=True))
+    if not ids:
+        return codes
+    Slot.objects.filter(pk__in=ids).update(closed=True)
+    if kind is None:
+        now = timezone.now()
+        for booking in Booking.objects.select_related("office", "service").filter(
+            slot_id__in=ids, status=Booking.Status.BOOKED
+        ):
+            # Only if still in a closed slot: a reschedule committed meanwhile moved it away.
+            if Booking.objects.filter(pk=booking.pk, slot_id__in=ids, status=Booking.Status.BOOKED).update(
+                status=Booking.Status.OFFICE_CLOSED, changed_at=now
+            ):
+                # The place goes back at once (nobody can take it in a closed slot), so the
+                # counts are true if the day opens again.
+                channel = booking.channel
+                Slot.objects.filter(pk=booking.slot_id).update(**{f"{channel}_booked": F(f"{channel}_booked") - 1})
+                _notify(booking, OutboxMessage.Kind.CLOSURE, f"closure:{booking.pk}:{day.isoformat()}")
+    codes |= set(Office.objects.filter(slots__pk__in=ids).values_list("code", flat=True))
+    Slot.objects.filter(pk__in=ids, bookings__isnull=True).delete()
+    return codes
+
+
 # --- booking -----------------------------------------------------------------------------
 
 
-def _validated_applicant(
+class Applicant(NamedTuple):
+    """What an applicant typed, checked and in canonical form."""
+
+    name: str
+    id_number: str
+    phone: str
+    channel: str
+    school: str
+    student_proof: str
+
+
+class BookingInputError(DomainError):
+    """Bad booking input, with a message for every field at fault."""
+
+
+def _applicant_errors(
     *, name: str, id_number: str, phone: str, channel: str, school: str, student_proof: str
-) -> tuple[str, str, str]:
+) -> tuple[Applicant, dict[str, str]]:
     errors: dict[str, str] = {}
     name = name.strip()
     if not name:
         errors["name"] = _("Enter your name as on your ID card.")
     elif len(name) > 60:
         errors["name"] = _("A name has at most 60 characters.")
+    elif problem := hidden_characters_problem(name, label=_("The name")):
+        errors["name"] = problem
     try:
         number = normalize_id_number(id_number, today=core.office_today())
     except IdNumberError as exc:
         errors["id_number"] = exc.message
         number = ""
-    mobile = rules.normalize_mobile(phone)
+    mobile = normalize_mobile(phone)
     if mobile is None:
         errors["phone"] = _("Enter an 11-digit mainland mobile number, for example 13812345678.")
     if channel not in PUBLIC_CHANNELS:
         errors["channel"] = _("Choose general or student session.")
+    school, student_proof = school.strip(), student_proof.strip()
     if channel == Channel.STUDENT:
-        if not school.strip():
+        if not school:
             errors["school"] = _("Enter your school for a student session.")
-        if not student_proof.strip():
+        elif problem := hidden_characters_problem(school, label=_("The school")):
+            errors["school"] = problem
+        if not student_proof:
             errors["student_proof"] = _("Enter the admission notice or student card number.")
+        elif problem := hidden_characters_problem(
+            student_proof, label=_("The admission notice or student card number")
+        ):
+            errors["student_proof"] = problem
+    else:
+        school = student_proof = ""
+    return Applicant(name, number, mobile or "", channel, school, student_proof), errors
+
+
+def applicant_validated(
+    *, name: str, id_number: str, phone: str, channel: str = Channel.GENERAL, school: str = "", student_proof: str = ""
+) -> Applicant:
+    """The applicant's details in canonical form, or BookingInputError naming every bad field."""
+    applicant, errors = _applicant_errors(
+        name=name, id_number=id_number, phone=phone, channel=channel, school=school, student_proof=student_proof
+    )
     if errors:
-        field, message = next(iter(errors.items()))
-        raise BookingInputError(message, field=field, errors=errors)
-    return name, number, mobile or ""
-
-
-class BookingInputError(DomainError):
-    """Bad applicant input, with a message for every field at fault."""
+        raise BookingInputError(next(iter(errors.values())), errors=errors)
+    return applicant
 
 
 def _check_not_blocked(id_number: str, rules_: BookingPolicy, now: datetime) -> None:
@@ -205,10 +316,11 @@ def _bookable_slot(
 
 
 def _take_place(slot_id: int, channel: str, office: Office) -> None:
-    """One place of `channel`, or SlotFull. The WHERE makes it safe under any concurrency,
-    and a slot id from a stale cache can only ever take a place at its own office."""
+    """One place of `channel`, or SlotFull. The WHERE makes it safe under any concurrency;
+    a slot id from a stale cache can only ever take a place at its own office, and never in
+    a slot the calendar closed meanwhile."""
     taken = Slot.objects.filter(
-        pk=slot_id, office_id=office.pk, **{f"{channel}_booked__lt": F(f"{channel}_quota")}
+        pk=slot_id, office_id=office.pk, closed=False, **{f"{channel}_booked__lt": F(f"{channel}_quota")}
     ).update(**{f"{channel}_booked": F(f"{channel}_booked") + 1})
     if not taken:
         raise SlotFull
@@ -223,7 +335,7 @@ def _hold_place(booking: Booking, now: datetime, rules_: BookingPolicy) -> None:
         )
     else:
         Slot.objects.filter(pk=booking.slot_id).update(**{f"{channel}_booked": F(f"{channel}_booked") - 1})
-        _places_changed(booking.office.code, booking.starts_at, channel, +1)
+        _places_changed(booking.office.code, booking.starts_at, booking.slot_id)
 
 
 def booking_create(
@@ -240,19 +352,28 @@ def booking_create(
     idempotency_key: str | None = None,
     now: datetime | None = None,
 ) -> Booking:
-    """Book a place. Takes one place with a conditional UPDATE of the slot row and inserts
-    the booking in the same transaction; confirmation SMS after commit. A repeated
+    """Book a place. Every bad field is named (BookingInputError) before capacity is looked
+    at; then one place is taken with a conditional UPDATE of the slot row and the booking and
+    its confirmation SMS (outbox) are written in the same transaction. A repeated
     Idempotency-Key from the same ID number returns the first booking."""
     now = now or timezone.now()
     if idempotency_key:
         replay = Booking.objects.filter(idempotency_key=idempotency_key).first()
         if replay is not None:
             return _replayed(replay, id_number)
-    name, number, mobile = _validated_applicant(
+    applicant, errors = _applicant_errors(
         name=name, id_number=id_number, phone=phone, channel=channel, school=school, student_proof=student_proof
     )
     rules_ = policy()
-    row = _bookable_slot(office=office, service=service, start=start, now=now, rules_=rules_)
+    try:
+        row = _bookable_slot(office=office, service=service, start=start, now=now, rules_=rules_)
+    except DomainError as exc:
+        if not errors:
+            raise
+        errors.update(exc.errors)
+    if errors:
+        raise BookingInputError(next(iter(errors.values())), errors=errors)
+    # The cached day may say full a little late after a place came back, never early.
     if row.remaining[Channel.values.index(channel)] <= 0:
         raise SlotFull
     try:
@@ -261,7 +382,7 @@ def booking_create(
             # Checked once the place is held: in a rush many attempts that got this far
             # find the slot full, and are refused without the extra query. A blocked
             # applicant's place goes back with the rollback.
-            _check_not_blocked(number, rules_, now)
+            _check_not_blocked(applicant.id_number, rules_, now)
             booking = Booking.objects.create(
                 reference=new_reference(),
                 office=office,
@@ -269,18 +390,18 @@ def booking_create(
                 slot_id=row.slot_id,
                 starts_at=row.starts_at,
                 channel=channel,
-                name=name,
-                id_number=number,
-                phone=mobile,
-                school=school.strip() if channel == Channel.STUDENT else "",
-                student_proof=student_proof.strip() if channel == Channel.STUDENT else "",
+                name=applicant.name,
+                id_number=applicant.id_number,
+                phone=applicant.phone,
+                school=applicant.school,
+                student_proof=applicant.student_proof,
                 language=get_language() or settings.LANGUAGE_CODE,
                 created_at=now,
                 changed_at=now,
                 idempotency_key=idempotency_key or None,
             )
-            _places_changed(office.code, row.starts_at, channel, -1)
-            _send(booking, SmsMessage.Kind.CONFIRMATION, f"confirmation:{booking.pk}")
+            _places_changed(office.code, row.starts_at, row.slot_id)
+            _notify(booking, OutboxMessage.Kind.CONFIRMATION, f"confirmation:{booking.pk}")
     except IntegrityError:
         # Another request won the race: the same Idempotency-Key, or this ID number and
         # service. The transaction, and the place it took, are rolled back.
@@ -288,7 +409,9 @@ def booking_create(
             replay = Booking.objects.filter(idempotency_key=idempotency_key).first()
             if replay is not None:
                 return _replayed(replay, id_number)
-        if Booking.objects.filter(id_number=number, service=service, status=Booking.Status.BOOKED).exists():
+        if Booking.objects.filter(
+            id_number=applicant.id_number, service=service, status=Booking.Status.BOOKED
+        ).exists():
             raise AlreadyBooked from None
         raise
     return booking
@@ -326,7 +449,7 @@ def booking_cancel(*, booking: Booking, now: datetime | None = None) -> Booking:
         locked = _locked_changeable(booking, now)
         Booking.objects.filter(pk=locked.pk).update(status=Booking.Status.CANCELLED, changed_at=now)
         _hold_place(locked, now, rules_)
-        _send(locked, SmsMessage.Kind.CANCELLATION, f"cancellation:{locked.pk}")
+        _notify(locked, OutboxMessage.Kind.CANCELLATION, f"cancellation:{locked.pk}")
     booking.refresh_from_db()
     return booking
 
@@ -345,8 +468,8 @@ def booking_reschedule(*, booking: Booking, start: datetime, now: datetime | Non
         _take_place(row.slot_id, locked.channel, locked.office)
         _hold_place(locked, now, rules_)
         Booking.objects.filter(pk=locked.pk).update(slot_id=row.slot_id, starts_at=row.starts_at, changed_at=now)
-        _places_changed(locked.office.code, row.starts_at, locked.channel, -1)
-        _send(locked, SmsMessage.Kind.CHANGE, f"change:{locked.pk}:{row.slot_id}")
+        _places_changed(locked.office.code, row.starts_at, row.slot_id)
+        _notify(locked, OutboxMessage.Kind.CHANGE, f"change:{locked.pk}:{row.slot_id}")
     booking.refresh_from_db()
     return booking
 
@@ -425,7 +548,7 @@ def holds_release(*, now: datetime | None = None) -> int:
             if not PlaceHold.objects.filter(pk=hold.pk, released=False).update(released=True):
                 continue
             Slot.objects.filter(pk=hold.slot_id).update(**{f"{hold.channel}_booked": F(f"{hold.channel}_booked") - 1})
-            _places_changed(hold.slot.office.code, hold.slot.starts_at, hold.channel, +1)
+            _places_changed(hold.slot.office.code, hold.slot.starts_at, hold.slot_id)
         released += 1
     return released
 
@@ -444,7 +567,7 @@ def reminders_send(*, today: date | None = None) -> int:
     today = today or core.office_today()
     tomorrow = today + timedelta(days=1)
     start = datetime.combine(tomorrow, time.min, tzinfo=OFFICE_TZ)
-    due = Booking.objects.filter(
+    due = Booking.objects.select_related("office").filter(
         status=Booking.Status.BOOKED,
         starts_at__gte=start,
         starts_at__lt=start + timedelta(days=1),
@@ -454,7 +577,7 @@ def reminders_send(*, today: date | None = None) -> int:
     for booking in due:
         with transaction.atomic():
             if Booking.objects.filter(pk=booking.pk, reminded_at__isnull=True).update(reminded_at=timezone.now()):
-                _send(booking, SmsMessage.Kind.REMINDER, f"reminder:{booking.pk}:{tomorrow.isoformat()}")
+                _notify(booking, OutboxMessage.Kind.REMINDER, f"reminder:{booking.pk}:{tomorrow.isoformat()}")
                 count += 1
     return count
 
@@ -462,29 +585,55 @@ def reminders_send(*, today: date | None = None) -> int:
 # --- notifications ----------------------------------------------------------------------------
 
 
+def manage_link(booking: Booking) -> str:
+    """The absolute address of the booking's private manage page, for an SMS."""
+    path = reverse("booking-manage", args=[booking.reference, selectors.booking_token(booking.reference)])
+    return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+def rebook_link(booking: Booking) -> str:
+    path = reverse("book-office", args=[booking.office.code])
+    return f"{settings.PUBLIC_BASE_URL}{path}?service={booking.service_id}"
+
+
+def _when(moment: datetime) -> str:
+    local = timezone.localtime(moment, OFFICE_TZ)
+    return f"{date_format(local.date(), 'DATE_FORMAT')} {local:%H:%M}"
+
+
 def _message_text(booking: Booking, kind: str) -> str:
-    when = timezone.localtime(booking.starts_at, OFFICE_TZ).strftime("%Y-%m-%d %H:%M")
-    values = {"reference": booking.reference, "office": booking.office.name, "when": when}
+    values = {
+        "reference": booking.reference,
+        "office": booking.office.name,
+        "when": _when(booking.starts_at),
+        "day": date_format(timezone.localtime(booking.starts_at, OFFICE_TZ).date(), "DATE_FORMAT"),
+    }
+    Kind = OutboxMessage.Kind
+    if kind == Kind.CONFIRMATION:
+        return _(
+            "Booked: %(when)s at %(office)s, reference %(reference)s. Bring your ID card. Change or cancel: %(link)s"
+        ) % {**values, "link": manage_link(booking)}
+    if kind == Kind.MANAGE_LINK:
+        return _("Your link to change or cancel appointment %(reference)s: %(link)s") % {
+            **values,
+            "link": manage_link(booking),
+        }
+    if kind == Kind.CLOSURE:
+        return _(
+            "%(office)s is closed on %(day)s (public holiday), so your appointment %(reference)s is cancelled. "
+            "Please choose another time: %(link)s"
+        ) % {**values, "link": rebook_link(booking)}
     texts: dict[str, str] = {
-        SmsMessage.Kind.CONFIRMATION: _("Booked: %(when)s at %(office)s, reference %(reference)s. Bring your ID card."),
-        SmsMessage.Kind.CHANGE: _("Your appointment %(reference)s is now at %(when)s, %(office)s."),
-        SmsMessage.Kind.CANCELLATION: _("Your appointment %(reference)s at %(when)s is cancelled."),
-        SmsMessage.Kind.REMINDER: _("Reminder: tomorrow %(when)s at %(office)s, reference %(reference)s."),
+        Kind.CHANGE: _("Your appointment %(reference)s is now at %(when)s, %(office)s."),
+        Kind.CANCELLATION: _("Your appointment %(reference)s at %(when)s is cancelled."),
+        Kind.REMINDER: _("Reminder: tomorrow %(when)s at %(office)s, reference %(reference)s."),
     }
     return texts[kind] % values
 
 
-def booking_message_send(*, booking_id: int, kind: str, key: str) -> bool:
-    """Send one SMS at most once per key; True if it was sent now. A failed send leaves the
-    message unsent for the task's retry."""
-    from django.utils import translation
-
-    from appointments.sms import send_sms
-
-    booking = Booking.objects.select_related("office").get(pk=booking_id)
-    message, _created = SmsMessage.objects.get_or_create(key=key, defaults={"booking": booking, "kind": kind})
-    if message.sent_at is not None:
-        return False
-    with translation.override(booking.language):
-        send_sms(booking.phone, _message_text(booking, kind))
-    return bool(SmsMessage.objects.filter(pk=message.pk, sent_at__isnull=True).update(sent_at=timezone.now()))
+def policy_update(*, policy: BookingPolicy, fields: list[str] | None = None) -> BookingPolicy:
+    """Write the booking policy (only `fields`, when given); after commit, forget the cached
+    policy, so the next booking in this process follows it."""
+    policy.save(update_fields=fields)
+    transaction.on_commit(selectors.policy_changed)
+    return policy

@@ -1,14 +1,7 @@
-"""Celery: notifications (event-driven, retried). django-q2: the periodic jobs below,
-scheduled by name (see the 0002 migration). All take ids or nothing and are idempotent."""
-
-from celery import shared_task
+"""django-q2: the periodic jobs below, scheduled by name (see the 0002 migration). All take
+nothing and are idempotent. Messages to applicants go through the outbox (bureau.tasks)."""
 
 from appointments import services
-
-
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
-def send_booking_message(booking_id: int, kind: str, key: str) -> bool:
-    return services.booking_message_send(booking_id=booking_id, kind=kind, key=key)
 
 
 def open_booking_days() -> int:

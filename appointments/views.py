@@ -22,8 +22,9 @@ from appointments.forms import ApplicantForm, RescheduleForm, SlotChoiceForm
 from appointments.models import Booking, Channel
 from appointments.services import BookingInputError
 from bureau import selectors as core
+from bureau.access import with_retry_after
 from bureau.models import Office, Service
-from bureau.ratelimit import booking_retry_after, client_address
+from bureau.ratelimit import client_address, retry_after
 from bureau.services import Conflict, DomainError, NotAllowed
 
 
@@ -71,9 +72,9 @@ def book(request: HttpRequest, code: str) -> HttpResponse:
         data or None, services=_office_services(office), days=_day_choices(office, data.get("service"))
     )
     applicant = ApplicantForm(request.POST if posted else None)
-    status = 200
+    status, wait = 200, None
     if posted and choice.is_valid() and applicant.is_valid():
-        booking, status = _try_booking(request, office, choice.cleaned_data["service"], applicant)
+        booking, status, wait = _try_booking(request, office, choice.cleaned_data["service"], applicant)
         if booking is not None:
             token = selectors.booking_token(booking.reference)
             return redirect(f"{reverse('booking-manage', args=[booking.reference, token])}?new=1")
@@ -81,29 +82,42 @@ def book(request: HttpRequest, code: str) -> HttpResponse:
     if choice.is_valid():
         slots = _slot_rows(office, choice.cleaned_data["service"], choice.cleaned_data["date"])
     context = {"office": office, "choice": choice, "applicant": applicant, "slots": slots}
-    return render(request, "appointments/book.html", context, status=status)
+    return with_retry_after(render(request, "appointments/book.html", context, status=status), wait)
 
 
 def _try_booking(
     request: HttpRequest, office: Office, service: Service, applicant: ApplicantForm
-) -> tuple[Booking | None, int]:
-    """The booking, or None and the HTTP status with the errors put on the form."""
-    wait = booking_retry_after(address=client_address(request), id_number=applicant.cleaned_data["id_number"])
+) -> tuple[Booking | None, int, int | None]:
+    """The booking, or None, the HTTP status (and the seconds to wait, for a 429) with the
+    errors put on the form. Limits as the API's: every attempt per address, valid ones per
+    ID number and mobile number."""
+    wait = retry_after("booking-address", client_address(request))
+    if wait is None:
+        try:
+            person = services.applicant_validated(**{k: v for k, v in applicant.cleaned_data.items() if k != "start"})
+        except BookingInputError as exc:
+            _put_errors(applicant, exc)
+            return None, 400, None
+        wait = retry_after("booking-applicant", person.id_number, person.phone)
     if wait is not None:
         applicant.add_error(None, _("Too many booking attempts. Please wait %(s)d seconds.") % {"s": wait})
-        return None, 429
+        return None, 429, wait
     try:
-        return services.booking_create(office=office, service=service, **applicant.cleaned_data), 201
+        return services.booking_create(office=office, service=service, **applicant.cleaned_data), 201, None
     except BookingInputError as exc:
-        for field, message in exc.errors.items():
-            applicant.add_error(field if field in applicant.fields else None, message)
-        return None, 400
+        _put_errors(applicant, exc)
+        return None, 400, None
     except NotAllowed as exc:
         applicant.add_error(None, exc.message)
-        return None, 403
+        return None, 403, None
     except DomainError as exc:
         applicant.add_error("start", exc.message)
-        return None, 409 if isinstance(exc, Conflict) else 400
+        return None, 409 if isinstance(exc, Conflict) else 400, None
+
+
+def _put_errors(form: ApplicantForm, exc: BookingInputError) -> None:
+    for field, message in exc.errors.items():
+        form.add_error(field if field in form.fields else None, message)
 
 
 def _booking_or_404(reference: str, token: str) -> Booking:
@@ -164,7 +178,9 @@ def reschedule(request: HttpRequest, reference: str, token: str) -> HttpResponse
     form = RescheduleForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a time."))
-    elif wait := booking_retry_after(address=client_address(request), id_number=booking.id_number):
+    elif wait := retry_after("booking-address", client_address(request)) or retry_after(
+        "booking-applicant", booking.id_number, booking.phone
+    ):
         messages.error(request, _("Too many booking attempts. Please wait %(s)d seconds.") % {"s": wait})
     else:
         try:

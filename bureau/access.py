@@ -41,3 +41,10 @@ def _role_required(allowed: set[str]) -> Callable[[View], View]:
 
 staff_required = _role_required({StaffMember.Role.CLERK, StaffMember.Role.SUPERVISOR})
 supervisor_required = _role_required({StaffMember.Role.SUPERVISOR})
+
+
+def with_retry_after(response: HttpResponse, wait: int | None) -> HttpResponse:
+    """A page answered 429 tells the browser when to try again, as the API does."""
+    if wait is not None:
+        response["Retry-After"] = str(wait)
+    return response

@@ -1,24 +1,34 @@
 """Public and staff API of the core (SPEC 9): offices, services, tokens, deadlines,
 applications."""
 
-from datetime import date
+from typing import Any
 
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import generics, serializers, status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, generics, serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from bureau import selectors, services
 from bureau.access import signed_in_user
-from bureau.forms import date_out_of_range
+from bureau.api_fields import DateInRange
 from bureau.identity import mask_id_number, mask_name
 from bureau.models import Application, Office, Residency, Service
+from bureau.ratelimit import client_address, retry_after
+
+
+class Throttled(exceptions.Throttled):
+    default_detail = _("Too many attempts. Please wait and try again.")
+
+
+def guard(scope: str, *identity: str) -> None:
+    """Count an attempt against its rate limit (bureau/ratelimit.py); 429 with Retry-After
+    when it is over."""
+    if (wait := retry_after(scope, *identity)) is not None:
+        raise Throttled(wait=wait)
 
 
 class OfficeSerializer(serializers.ModelSerializer[Office]):
@@ -54,19 +64,16 @@ class TokenObtain(ObtainAuthToken):
     """Exchange a staff username and password for an API token."""
 
     renderer_classes = ObtainAuthToken.renderer_classes[-1:]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "auth"
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        guard("login-address", client_address(request))
+        return super().post(request, *args, **kwargs)
 
 
 class DeadlinePreviewQuery(serializers.Serializer[None]):
-    accepted_on = serializers.DateField()
+    accepted_on = DateInRange()
     residency = serializers.ChoiceField(choices=Residency.choices)
     expedited = serializers.BooleanField(default=False)
-
-    def validate_accepted_on(self, value: date) -> date:
-        if problem := date_out_of_range(value):
-            raise serializers.ValidationError(problem)
-        return value
 
 
 class DeadlineSerializer(serializers.Serializer[None]):
@@ -123,24 +130,29 @@ class ApplicationAcceptInput(serializers.Serializer[None]):
     override_reason = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
 
 
+class ApplicationListQuery(serializers.Serializer[None]):
+    due = serializers.ChoiceField(
+        choices=[("soon", _("due within 2 working days")), ("overdue", _("overdue"))],
+        required=False,
+        help_text=_("Leave out for the latest 200 applications."),
+    )
+
+
 class ApplicationListCreate(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(
-        parameters=[OpenApiParameter("due", enum=["soon", "overdue"], required=False)],
-        responses=ApplicationSerializer(many=True),
-    )
+    @extend_schema(parameters=[ApplicationListQuery], responses=ApplicationSerializer(many=True))
     def get(self, request: Request) -> Response:
         """Applications of the caller's offices; `due=soon` (next 2 working days) or `due=overdue`."""
-        due = request.query_params.get("due", "")
+        query = ApplicationListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        due = query.validated_data.get("due")
         if due == "soon":
             rows = selectors.applications_due_soon(request.user)
         elif due == "overdue":
             rows = selectors.applications_overdue(request.user)
-        elif due == "":
-            rows = selectors.applications_for_staff(request.user)[:200]
         else:
-            raise serializers.ValidationError({"due": [_("'due' must be 'soon' or 'overdue'.")]})
+            rows = selectors.applications_for_staff(request.user)[:200]
         return Response(ApplicationSerializer(rows, many=True).data)
 
     @extend_schema(request=ApplicationAcceptInput, responses={201: ApplicationSerializer})
@@ -162,7 +174,10 @@ class ApplicationDetail(APIView):
     permission_classes = [IsAuthenticated]
 
     def _application(self, request: Request, reference: str) -> Application:
-        return get_object_or_404(selectors.applications_for_staff(request.user), reference=reference)
+        application = selectors.applications_for_staff(request.user).filter(reference=reference).first()
+        if application is None:
+            raise exceptions.NotFound(_("No application of your offices has this reference."))
+        return application
 
     @extend_schema(responses=ApplicationSerializer)
     def get(self, request: Request, reference: str) -> Response:
@@ -185,9 +200,6 @@ class ApplicantLookupInput(serializers.Serializer[None]):
 
 
 class ApplicantStatus(APIView):
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "lookup"
-
     @extend_schema(
         request=ApplicantLookupInput,
         responses=inline_serializer(
@@ -206,18 +218,12 @@ class ApplicantStatus(APIView):
     def post(self, request: Request) -> Response:
         """An applicant's own application, by reference and ID number (POST keeps the number
         out of URLs and access logs)."""
+        guard("lookup-address", client_address(request))
         data = ApplicantLookupInput(data=request.data)
         data.is_valid(raise_exception=True)
         application = selectors.application_for_applicant(**data.validated_data)
         if application is None:
-            return Response(
-                {
-                    "code": "not_found",
-                    "detail": str(_("No application matches this reference and ID number.")),
-                    "fields": {},
-                },
-                status=status.HTTP_404_NOT_FOUND,
-            )
+            raise exceptions.NotFound(_("No application matches this reference and ID number."))
         return Response(
             {
                 "reference": application.reference,

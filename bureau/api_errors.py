@@ -1,18 +1,34 @@
-"""Every API error has the shape {"code", "detail", "fields"} (SPEC 9)."""
+"""Every API error has the shape {"code", "detail", "fields"} (SPEC 9), whatever raised it:
+a serializer, a domain rule, DRF, Django's URL resolver (a 404 under /api/), or a crash."""
 
+import json
 from typing import Any
 
+from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, status
+from rest_framework import exceptions, parsers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from bureau.services import Conflict, DomainError, NotAllowed
 
+API_PREFIX = "/api/"
+
 
 class ConflictError(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's parser, with every way a body can fail to parse answered as a 400: JSON nested
+    deeper than Python's recursion limit raises RecursionError, not ValueError."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except (exceptions.ParseError, RecursionError, UnicodeError, json.JSONDecodeError) as exc:
+            raise exceptions.ParseError(_("The request body is not valid JSON.")) from exc
 
 
 def _first_code(codes: Any) -> str:
@@ -31,7 +47,14 @@ def _as_api_exception(exc: Exception) -> Exception:
     if isinstance(exc, DomainError):
         fields = {field: [message] for field, message in exc.errors.items()}
         return exceptions.ValidationError(fields or [exc.message], code=exc.code)
+    if isinstance(exc, Http404):
+        # Django's message names the model in English ("No Office matches the given query.").
+        return exceptions.NotFound(_("Nothing was found at this address."))
     return exc
+
+
+def error_body(code: str, detail: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    return {"code": code, "detail": detail, "fields": fields or {}}
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -56,5 +79,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = "invalid"
     else:
         code = _first_code(exc.get_codes())
-    response.data = {"code": code, "detail": detail, "fields": fields}
+    response.data = error_body(code, detail, fields)
     return response
+
+
+def api_not_found(request: HttpRequest) -> JsonResponse:
+    """A 404 that Django's URL resolver answers under /api/ (an unknown path, a code longer
+    than any code), in the API's shape rather than as an HTML page."""
+    return JsonResponse(error_body("not_found", _("Nothing was found at this address.")), status=404)
+
+
+def api_server_error(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(
+        error_body("server_error", _("Something went wrong on our side. Please try again later.")), status=500
+    )

@@ -1,6 +1,6 @@
 """Page forms: input shape only; rules live in services."""
 
-from datetime import date
+from datetime import date, datetime
 
 from django import forms
 from django.db.models import QuerySet
@@ -13,14 +13,36 @@ EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2099, 12, 31)
 
 
-def date_out_of_range(value: date) -> str | None:
-    if EARLIEST_DATE <= value <= LATEST_DATE:
-        return None
+def out_of_range_message() -> str:
     return str(_("Give a date between %(first)s and %(last)s.") % {"first": EARLIEST_DATE, "last": LATEST_DATE})
 
 
+def date_out_of_range(value: date) -> str | None:
+    return None if EARLIEST_DATE <= value <= LATEST_DATE else out_of_range_message()
+
+
 class DateInput(forms.DateInput):
+    """A browser date picker. Its value must be ISO 8601 whatever the language: the
+    localised format (2026/11/29 in Chinese) is one the browser refuses, leaving it empty."""
+
     input_type = "date"
+
+    def __init__(self, attrs: dict[str, str] | None = None) -> None:
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class DateTimeInRangeField(forms.DateTimeField):
+    """A moment inside the years the calendar arithmetic takes; year 1 or 9999 would
+    overflow on the way to UTC or to the next day."""
+
+    def to_python(self, value: str | datetime | date | None) -> datetime | None:
+        try:
+            moment = super().to_python(value)
+        except OverflowError as exc:
+            raise forms.ValidationError(out_of_range_message(), code="out_of_range") from exc
+        if moment is not None and (problem := date_out_of_range(moment.date())):
+            raise forms.ValidationError(problem, code="out_of_range")
+        return moment
 
 
 class DeadlinePreviewForm(forms.Form):

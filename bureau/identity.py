@@ -1,10 +1,12 @@
-"""Resident identity numbers (GB 11643): validation, residency and masking. No database.
+"""Resident identity numbers (GB 11643) and mobile numbers: validation, residency and
+masking. No database.
 
 The check character is python-stdnum's ISO 7064 MOD 11-2. Area codes are not looked up:
 they are renamed and created over time, and an unknown one is no reason to turn a real
 person away.
 """
 
+import re
 import unicodedata
 from datetime import date
 
@@ -84,3 +86,20 @@ def mask_name(name: str) -> str:
     if len(name) == 2:
         return f"{name[0]}*"
     return f"{name[0]}{'*' * (len(name) - 2)}{name[-1]}"
+
+
+MOBILE = re.compile(r"1[3-9][0-9]{9}")
+
+
+def normalize_mobile(raw: str) -> str | None:
+    """An 11-digit mainland mobile number, spaces, dashes and a +86 prefix dropped."""
+    digits = re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", raw or ""))
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    return digits if MOBILE.fullmatch(digits) else None
+
+
+def mask_phone(phone: str) -> str:
+    return f"{phone[:3]}****{phone[-4:]}" if len(phone) == 11 else "*" * len(phone)

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -141,10 +141,26 @@ class StaffMember(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff")
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
     offices = models.ManyToManyField(Office, related_name="staff", verbose_name=_("offices"))
+    bureau_wide = models.BooleanField(
+        _("covers the whole bureau"),
+        default=False,
+        help_text=_(
+            "A supervisor who covers the whole bureau acts for every office, also offices added later, "
+            "and may change the bureau-wide configuration: the booking policy, the holiday calendar and "
+            "the issuance rules. Only for supervisors."
+        ),
+    )
 
     class Meta:
         verbose_name = _("staff member")
         verbose_name_plural = _("staff members")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(bureau_wide=False) | Q(role="supervisor"),
+                name="staff_bureau_wide_is_a_supervisor",
+                violation_error_message=_("Only a supervisor can cover the whole bureau."),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.user.get_username()} ({self.get_role_display()})"
@@ -317,3 +333,41 @@ class DeadlineRecompute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.requested_at:%Y-%m-%d %H:%M} {self.reason}"
+
+
+class OutboxMessage(models.Model):
+    """One SMS to an applicant, written in the same transaction as the change that causes it
+    (the transactional outbox): a broker or worker outage delays it, never loses it. A sender
+    claims it with a lease before sending, so two senders at once never both send it."""
+
+    class Kind(models.TextChoices):
+        CONFIRMATION = "confirmation", pgettext_lazy("message kind", "Booking confirmation")
+        CHANGE = "change", pgettext_lazy("message kind", "Change of time")
+        CANCELLATION = "cancellation", pgettext_lazy("message kind", "Cancellation")
+        REMINDER = "reminder", pgettext_lazy("message kind", "Reminder")
+        CLOSURE = "closure", pgettext_lazy("message kind", "Office closed")
+        MANAGE_LINK = "manage_link", pgettext_lazy("message kind", "Manage link")
+
+    # Says what the message is about and makes a repeated write of the same message a no-op.
+    key = models.CharField(_("key"), max_length=80, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    reference = models.CharField(_("reference"), max_length=16, db_index=True)
+    phone = models.CharField(_("mobile number"), max_length=11)
+    text = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("written at"))
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # A sender owns the message until then; after it (a crashed sender) another may retry.
+    lease_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("SMS message")
+        verbose_name_plural = _("SMS messages")
+        indexes = [
+            models.Index(fields=["created_at"], condition=Q(sent_at__isnull=True), name="outbox_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import caches
 from django.core.validators import slug_re
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from bureau import workdays
@@ -84,13 +84,28 @@ def offices_with_sessions() -> QuerySet[Office]:
     )
 
 
+def _bureau_wide_member(user: User) -> QuerySet[StaffMember]:
+    return StaffMember.objects.filter(user=user, role=StaffMember.Role.SUPERVISOR, bureau_wide=True)
+
+
 def staff_offices(user: User | AnonymousUser) -> QuerySet[Office]:
-    """The offices a user may act for: all for a superuser, their own for staff, none otherwise."""
+    """The offices a user may act for: all for a superuser or a bureau-wide supervisor (also
+    offices added later), their own for other staff, none otherwise. One lazy query, so it
+    can stand in a subquery."""
     if not user.is_authenticated:
         return Office.objects.none()
     if getattr(user, "is_superuser", False):
         return Office.objects.all()
-    return Office.objects.filter(staff__user=user)
+    own = Office.objects.filter(staff__user=user).values("pk")
+    return Office.objects.filter(Q(pk__in=own) | Q(Exists(_bureau_wide_member(user))))
+
+
+def staff_covers_bureau(user: User | AnonymousUser) -> bool:
+    """Whether a user may change bureau-wide configuration (booking policy, holiday calendar,
+    issuance rules): a superuser or a bureau-wide supervisor."""
+    if not user.is_authenticated:
+        return False
+    return getattr(user, "is_superuser", False) or _bureau_wide_member(user).exists()
 
 
 def staff_role(user: User | AnonymousUser) -> str | None:

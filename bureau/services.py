@@ -2,14 +2,16 @@
 
 import logging
 import secrets
-from datetime import date
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from bureau import selectors
 from bureau.identity import IdNumberError, normalize_id_number, residency_of
@@ -21,9 +23,12 @@ from bureau.models import (
     DeadlineRecompute,
     IssuanceRule,
     Office,
+    OutboxMessage,
     Residency,
     Service,
 )
+from bureau.sms import send_sms
+from bureau.text import hidden_characters_problem
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +82,11 @@ def new_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
+def _refuse_hidden_characters(value: str, *, field: str, label: str) -> None:
+    if problem := hidden_characters_problem(value, label=label):
+        raise DomainError(problem, field=field, code="hidden_characters")
+
+
 def _check_staff_of(user: User, office: Office) -> None:
     if not selectors.staff_offices(user).filter(pk=office.pk).exists():
         raise NotAllowed(_("You are not on the staff of this office."))
@@ -99,12 +109,14 @@ def application_accept(
     name = applicant_name.strip()
     if not name:
         raise DomainError(_("Enter the applicant's name."), field="applicant_name")
+    _refuse_hidden_characters(name, field="applicant_name", label=_("The applicant's name"))
     try:
         number = normalize_id_number(id_number, today=selectors.office_today())
     except IdNumberError as exc:
         raise DomainError(exc.message, field="id_number", code=f"id_number_{exc.code}") from exc
     residency = residency_of(number, home_province=settings.HOME_PROVINCE_CODE)
     reason = override_reason.strip()
+    _refuse_hidden_characters(reason, field="override_reason", label=_("The reason"))
     if residency_override:
         if residency_override not in Residency.values:
             raise DomainError(_("Choose in-province or out-of-province."), field="residency_override")
@@ -174,6 +186,7 @@ def application_set_status(*, application: Application, status: str, by: User, n
     """Move an application one step along its lifecycle and record who did it. The update is
     conditional on the status it was read with, so two clerks cannot both move it."""
     _check_staff_of(by, application.office)
+    _refuse_hidden_characters(note, field="note", label=_("The note"))
     if status not in STATUS_FLOW.get(application.status, ()):
         raise DomainError(
             _("An application that is %(current)s cannot become %(new)s.")
@@ -234,6 +247,136 @@ def deadlines_recompute(*, run_id: int | None = None) -> int:
     return changed
 
 
+# --- messages to applicants (the outbox) ------------------------------------------------------
+
+# A sender owns a claimed message this long; the SMS gateway's timeout is well inside it, so
+# a second sender can only take a message over from one that crashed.
+MESSAGE_LEASE = timedelta(seconds=60)
+# After a failed send, wait this long times 2 ** (attempts - 1) before the next, at most an hour.
+MESSAGE_RETRY_BASE = timedelta(seconds=30)
+MESSAGE_RETRY_MAX = timedelta(hours=1)
+
+
+def message_queue(*, key: str, kind: str, reference: str, phone: str, text: str) -> OutboxMessage:
+    """Write an SMS to the outbox in the caller's transaction (writing the same key again
+    changes nothing); after commit, ask a worker to send it at once. If that request is lost
+    (broker down), the django-q2 sweep sends it."""
+    message, _created = OutboxMessage.objects.get_or_create(
+        key=key,
+        defaults={"kind": kind, "reference": reference, "phone": phone, "text": text, "created_at": timezone.now()},
+    )
+    transaction.on_commit(lambda: _send_deliver(message.pk), robust=True)
+    return message
+
+
+def _send_deliver(message_id: int) -> None:
+    from bureau.tasks import deliver_message
+
+    deliver_message.delay(message_id)
+
+
+def message_deliver(*, message_id: int, now: datetime | None = None) -> bool:
+    """Send one outbox message if it is unsent and nobody holds it; True if sent now. Claims
+    it with a conditional UPDATE (a lease), sends, then marks it sent; a failed send is kept
+    for a later try with a growing pause. No lock is held while the gateway is called."""
+    now = now or timezone.now()
+    lease_until = now + MESSAGE_LEASE
+    claimed = (
+        OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
+        .update(lease_until=lease_until, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return False
+    message = OutboxMessage.objects.get(pk=message_id)
+    try:
+        send_sms(message.phone, message.text, key=message.key)
+    except Exception as exc:  # noqa: BLE001 - any failure of the gateway is retried later
+        pause = min(MESSAGE_RETRY_BASE * 2 ** (message.attempts - 1), MESSAGE_RETRY_MAX)
+        OutboxMessage.objects.filter(pk=message_id, lease_until=lease_until).update(
+            lease_until=timezone.now() + pause, last_error=f"{type(exc).__name__}: {exc}"[:200]
+        )
+        logger.warning("SMS %s not sent (attempt %d): %s", message.key, message.attempts, type(exc).__name__)
+        return False
+    OutboxMessage.objects.filter(pk=message_id, lease_until=lease_until).update(
+        sent_at=timezone.now(), lease_until=None, last_error=""
+    )
+    return True
+
+
+def messages_deliver_pending(*, now: datetime | None = None) -> int:
+    """Send every unsent message nobody holds (the safety net for lost requests and failed
+    sends); returns how many were sent."""
+    now = now or timezone.now()
+    pending = (
+        OutboxMessage.objects.filter(sent_at__isnull=True)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
+        .order_by("created_at")
+        .values_list("pk", flat=True)
+    )
+    return sum(message_deliver(message_id=pk, now=now) for pk in list(pending[:500]))
+
+
+# --- the official calendar --------------------------------------------------------------------
+
+# Higher floors that keep something made from the calendar (appointments' slots) register a
+# function here when they start (AppConfig.ready): the calendar knows nothing of them, and
+# each change calls them with the dates it changed, inside its own transaction.
+_calendar_followers: list[Callable[[set[date]], None]] = []
+
+
+def calendar_follow(follower: Callable[[set[date]], None]) -> None:
+    if follower not in _calendar_followers:
+        _calendar_followers.append(follower)
+
+
+def _calendar_changed(days: set[date], reason: str) -> DeadlineRecompute | None:
+    if not days:
+        return None
+    for follower in _calendar_followers:
+        follower(days)
+    return deadlines_request_recompute(reason=reason)
+
+
+def calendar_update(
+    *,
+    reason: str,
+    years: Iterable[CalendarYear] = (),
+    days: Iterable[CalendarDay] = (),
+    deleted_days: Iterable[CalendarDay] = (),
+    deleted_years: Iterable[CalendarYear] = (),
+) -> DeadlineRecompute | None:
+    """One change to the official calendar, as a supervisor enters it: writes the years and
+    days (marked as entered by a supervisor) and deletes the others, in one transaction in
+    which whatever is made from the calendar follows it (future slots) and a recomputation of
+    open deadlines is requested. Returns the recomputation, if anything changed."""
+    with transaction.atomic():
+        changed: set[date] = set()
+        for year in years:
+            year.source = CalendarYear.Source.SUPERVISOR
+            year.save()
+            # A year that becomes known changes every day in it: those without an exception
+            # stop being "subject to the official calendar".
+            changed |= _days_of_year(year.year)
+        for day in days:
+            before = CalendarDay.objects.filter(pk=day.pk).values_list("date", flat=True).first() if day.pk else None
+            day.source = CalendarYear.Source.SUPERVISOR
+            day.save()
+            changed |= {day.date} | ({before} if before else set())
+        for day in deleted_days:
+            changed.add(day.date)
+            day.delete()
+        for year in deleted_years:
+            changed |= _days_of_year(year.year)
+            year.delete()
+        return _calendar_changed(changed, reason)
+
+
+def _days_of_year(year: int) -> set[date]:
+    first = date(year, 1, 1)
+    return {first + timedelta(days=n) for n in range((date(year + 1, 1, 1) - first).days)}
+
+
 # The package names holidays in English; the official calendar is published in Chinese.
 HOLIDAY_NAMES_ZH = {
     "New Year's Day": "元旦",
@@ -249,7 +392,8 @@ HOLIDAY_NAMES_ZH = {
 
 def calendar_seed_from_package() -> tuple[int, int]:
     """Load every year the chinesecalendar package covers; days a supervisor entered are kept.
-    Returns (years added, days added); a second run adds nothing."""
+    What is made from the calendar follows, and open deadlines are recomputed, if anything
+    was added. Returns (years added, days added); a second run adds nothing."""
     from chinese_calendar import constants
 
     entries: dict[date, tuple[str, str]] = {}
@@ -271,4 +415,27 @@ def calendar_seed_from_package() -> tuple[int, int]:
             if day not in known_days
         ]
         CalendarDay.objects.bulk_create(new_days, ignore_conflicts=True)
-    return len([y for y in years if y not in existing_years]), len(new_days)
+        added_years = [y for y in years if y not in existing_years]
+        changed = {day.date for day in new_days}.union(*(_days_of_year(y) for y in added_years))
+        _calendar_changed(changed, gettext_noop("calendar loaded from package"))
+    return len(added_years), len(new_days)
+
+
+def office_save(*, office: Office, fields: list[str] | None = None) -> Office:
+    """Write an office (only `fields` of an existing one, when given); after commit, forget the
+    cached office under its old and its new code, so the next lookup in this process reads it."""
+    old_code = Office.objects.filter(pk=office.pk).values_list("code", flat=True).first() if office.pk else None
+    office.save(update_fields=fields if office.pk and fields is not None else None)
+    codes = [code for code in (office.code, old_code) if code]
+    transaction.on_commit(lambda: selectors.forget_by_code(Office, *codes))
+    return office
+
+
+def service_save(*, service: Service, fields: list[str] | None = None) -> Service:
+    """Write a service (only `fields` of an existing one, when given); after commit, forget the
+    cached service under its old and its new code."""
+    old_code = Service.objects.filter(pk=service.pk).values_list("code", flat=True).first() if service.pk else None
+    service.save(update_fields=fields if service.pk and fields is not None else None)
+    codes = [code for code in (service.code, old_code) if code]
+    transaction.on_commit(lambda: selectors.forget_by_code(Service, *codes))
+    return service

@@ -27,14 +27,23 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+# Two environments, and nothing else: a misspelt name ("Production") must not quietly run
+# with the development key.
+ENVIRONMENTS = ("development", "production")
 BUREAU_ENV = os.environ.get("BUREAU_ENV", "development")
+if BUREAU_ENV not in ENVIRONMENTS:
+    raise ImproperlyConfigured(f"BUREAU_ENV must be one of {', '.join(ENVIRONMENTS)}; it is {BUREAU_ENV!r}.")
 PRODUCTION = BUREAU_ENV == "production"
-DEBUG = _env_bool("DEBUG", default=not PRODUCTION)
+# Off unless asked for (`make dev`): `make run` serves the project's own error pages.
+DEBUG = _env_bool("DEBUG", default=False)
 SECRET_KEY = os.environ.get("SECRET_KEY", _DEV_SECRET_KEY)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("BUREAU_ENV=production refuses to start with DEBUG on.")
 if PRODUCTION and SECRET_KEY == _DEV_SECRET_KEY:
     raise ImproperlyConfigured("BUREAU_ENV=production needs its own SECRET_KEY.")
+# Django's own deployment check asks for the same: manage links and sessions are signed with it.
+if PRODUCTION and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+    raise ImproperlyConfigured("BUREAU_ENV=production needs a SECRET_KEY of at least 50 varied characters.")
 
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
@@ -104,13 +113,37 @@ DATABASES = {
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60, conn_health_checks=True
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default serves many threads: WAL lets readers go on beside the one writer,
+    # and IMMEDIATE takes the write lock when a transaction starts, so concurrent writers
+    # wait for it (up to `timeout` seconds) instead of failing on a lock upgrade.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# How long a Redis call may take before it counts as down (the cache then reads through to
+# the database, and rate limits count in the process).
+REDIS_TIMEOUT_SECONDS = 0.5
 if REDIS_URL:
     # django-redis keeps one client per connection pool; Django's own backend builds a new
     # redis-py client for every operation, which cost ~0.8 ms each on the booking path.
-    CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}}
+    # IGNORE_EXCEPTIONS: Redis is a cache, never a dependency of a decision. A read while it
+    # is down is a miss (the caller reads the database) and a write is dropped.
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT_SECONDS,
+                "SOCKET_TIMEOUT": REDIS_TIMEOUT_SECONDS,
+            },
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Each process's own short-lived copies (configuration rows, the day a booking just read): the
@@ -125,6 +158,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Shanghai"
+# A task is only ever a nudge: what it does is recorded in the database first, and a
+# django-q2 sweep does it if the nudge is lost. So a request does not wait for a broker
+# that is down; it tries once and goes on.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 
 # django-q2: periodic housekeeping, on the database broker so it needs no Redis.
 Q_CLUSTER = {
@@ -137,20 +175,30 @@ Q_CLUSTER = {
     "label": _("Scheduled jobs"),
 }
 
-# Applicant SMS (appointments/sms.py): console by default; file or HTTP gateway by setting.
-SMS_BACKEND = os.environ.get("SMS_BACKEND", "appointments.sms.ConsoleBackend")
+# Applicant SMS (bureau/sms.py): console by default; file or HTTP gateway by setting. Every
+# message is an outbox row first (bureau.models.OutboxMessage).
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "bureau.sms.ConsoleBackend")
 SMS_FILE_DIR = os.environ.get("SMS_FILE_DIR", str(BASE_DIR / "sms-outbox"))
 SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
 SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
+# Links in messages (the manage link) are absolute: the address applicants reach the site at.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
-# Booking rate limits (per client address and per ID number); BOOKING_RATE_LIMITS=off
-# turns them off for load tests fired from one address.
-BOOKING_RATE_LIMITS = os.environ.get("BOOKING_RATE_LIMITS", "on") != "off"
-# Behind the proxy every request comes from it: name the header it sets to the client's
-# address (HTTP_X_REAL_IP with the compose file's nginx).
-CLIENT_ADDRESS_HEADER = os.environ.get("CLIENT_ADDRESS_HEADER", "")
-BOOKING_RATE_PER_ADDRESS = (30, 60)  # attempts per seconds
-BOOKING_RATE_PER_ID_NUMBER = (10, 600)
+# Every limit on what a stranger may try, in one place (bureau/ratelimit.py): at most N
+# attempts in any moving window. RATE_LIMITS=off turns them off for load tests fired from
+# one address.
+RATE_LIMITS_ENABLED = os.environ.get("RATE_LIMITS", "on") != "off"
+RATE_LIMITS = {
+    "booking-address": "30/minute",  # booking and rescheduling attempts per client address
+    "booking-applicant": "10/10minutes",  # valid attempts per ID number and mobile number
+    "lookup-address": "20/minute",  # application status look-ups per client address
+    "link-address": "5/10minutes",  # manage-link resend requests per client address
+    "link-booking": "3/day",  # manage-link SMS per booking
+    "login-address": "10/minute",  # staff logins (pages and API) per client address
+}
+# Addresses (or networks) of the reverse proxies in front of the app. Only a request from one
+# of them may name the client in X-Forwarded-For; by default none does.
+TRUSTED_PROXIES = [p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -185,6 +233,9 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Outside production nothing is collected: WhiteNoise serves the app's static folders as they
+# are, also with DEBUG off (`make run`).
+WHITENOISE_USE_FINDERS = not PRODUCTION
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -194,10 +245,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "bureau.api_errors.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "bureau.api_errors.exception_handler",
-    # Guessing passwords and reference + ID pairs is slowed down per client address.
-    "DEFAULT_THROTTLE_RATES": {"auth": "10/min", "lookup": "20/min"},
-    "NUM_PROXIES": int(os.environ["NUM_PROXIES"]) if os.environ.get("NUM_PROXIES") else None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -212,7 +265,9 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Secrets (the token in a manage link) never reach a log line.
+    "filters": {"redact": {"()": "bureau.redaction.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # Django logs every 4xx (a full slot is a 409) as a warning; DJANGO_LOG_LEVEL=ERROR quiets it.
     "loggers": {"django": {"level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")}},

@@ -19,3 +19,14 @@ def fill_missing_deadlines() -> int:
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
 def recompute_deadlines(run_id: int) -> int:
     return services.deadlines_recompute(run_id=run_id)
+
+
+@shared_task
+def deliver_message(message_id: int) -> bool:
+    """Celery: send one outbox message now. A failure stays in the outbox for the sweep."""
+    return services.message_deliver(message_id=message_id)
+
+
+def deliver_pending_messages() -> int:
+    """django-q2 schedule: send what a lost request or a failed send left in the outbox."""
+    return services.messages_deliver_pending()

@@ -1,3 +1,5 @@
+from datetime import date
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
@@ -7,6 +9,7 @@ from appointments import api as booking_api
 from appointments import views as booking_views
 from bureau import api, views
 from bureau.dashboards import views as dashboard_views
+from bureau.forms import date_out_of_range
 
 
 class Reference:
@@ -22,7 +25,24 @@ class Reference:
         return value
 
 
+class IsoDate:
+    """A day in a page URL (2026-12-01), inside the years the calendar arithmetic takes; any
+    other value is no match, so a 404 rather than an overflow further on."""
+
+    regex = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+    def to_python(self, value: str) -> date:
+        day = date.fromisoformat(value)  # ValueError: no match
+        if date_out_of_range(day):
+            raise ValueError(value)
+        return day
+
+    def to_url(self, value: date | str) -> str:
+        return value.isoformat() if isinstance(value, date) else value
+
+
 register_converter(Reference, "ref")
+register_converter(IsoDate, "date")
 
 api_v1 = [
     path("offices/", api.OfficeList.as_view(), name="office-list"),
@@ -57,7 +77,7 @@ urlpatterns = [
     path("book/manage/<ref:reference>/<ref:token>/calendar.ics", booking_views.ics, name="booking-ics"),
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("dashboard/offices/<ref:code>/", dashboard_views.office_day, name="office-day-today"),
-    path("dashboard/offices/<ref:code>/<ref:day>/", dashboard_views.office_day, name="office-day"),
+    path("dashboard/offices/<ref:code>/<date:day>/", dashboard_views.office_day, name="office-day"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -66,3 +86,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+handler400 = views.bad_request
+handler404 = views.page_not_found
+handler500 = views.server_error

@@ -14,7 +14,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bureau import selectors, services
-from bureau.access import HtmxHttpRequest, signed_in_user, staff_required
+from bureau.access import HtmxHttpRequest, signed_in_user, staff_required, with_retry_after
+from bureau.api_errors import API_PREFIX, api_not_found, api_server_error, error_body
 from bureau.celery import app as celery_app
 from bureau.forms import ApplicantStatusForm, ApplicationAcceptForm, ApplicationStatusForm, DeadlinePreviewForm
 from bureau.identity import mask_id_number, mask_name
@@ -45,9 +46,9 @@ def deadline_preview(request: HtmxHttpRequest) -> HttpResponse:
 def applicant_status(request: HttpRequest) -> HttpResponse:
     form = ApplicantStatusForm(request.POST if request.method == "POST" else None)
     context: dict[str, Any] = {"form": form}
-    if form.is_bound and retry_after(f"lookup:{client_address(request)}", limit=20, window=60):
+    if form.is_bound and (wait := retry_after("lookup-address", client_address(request))):
         form.add_error(None, _("Too many look-ups from this device. Please wait a minute."))
-        return render(request, "bureau/applicant_status.html", context, status=429)
+        return with_retry_after(render(request, "bureau/applicant_status.html", context, status=429), wait)
     if form.is_bound and form.is_valid():
         application = selectors.application_for_applicant(**form.cleaned_data)
         context["application"] = application
@@ -149,3 +150,26 @@ def healthz(request: HttpRequest) -> JsonResponse:
             checks["broker"] = f"error: {type(exc).__name__}"
     healthy = all(v.startswith("ok") for v in checks.values())
     return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+
+
+# --- error pages (handler400/404/500 in bureau/urls.py) -------------------------------------
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(error_body("bad_request", _("The request is not valid.")), status=400)
+    return render(request, "400.html", status=400)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return api_not_found(request)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The page of last resort: a template with no context processors or database reads, so
+    that it renders whatever broke."""
+    if request.path.startswith(API_PREFIX):
+        return api_server_error(request)
+    return render(request, "500.html", status=500)

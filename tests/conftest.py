@@ -4,6 +4,7 @@ missing service fails them instead, so CI cannot pass by skipping."""
 
 import os
 import shutil
+from unittest import mock
 
 import pytest
 from django.conf import settings
@@ -11,7 +12,7 @@ from django.core.cache import caches
 from django.db import connection
 from pytest_django.fixtures import SettingsWrapper
 
-from bureau import services
+from bureau import ratelimit, services
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -52,9 +53,13 @@ def _empty_cache() -> None:
     to the next."""
     for each in caches.all():
         each.clear()
+    ratelimit.forget_local_counts()
 
 
 @pytest.fixture
 def official_calendar(db: None) -> None:
-    """The holiday calendar of every year the chinesecalendar package knows (2004-2026)."""
-    services.calendar_seed_from_package()
+    """The holiday calendar of every year the chinesecalendar package knows (2004-2026), as
+    data only: nothing follows the change (each test makes its slots for the day it calls
+    today, and there are no deadlines to recompute yet)."""
+    with mock.patch.object(services, "_calendar_changed"):
+        services.calendar_seed_from_package()

@@ -29,12 +29,19 @@ def _settings_process(**env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+REAL_KEY = "s3cret-K3y_" * 5  # 55 characters, 9 distinct
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"BUREAU_ENV": "production", "SECRET_KEY": "a-real-secret-key", "DEBUG": "1"}, "DEBUG on"),
+        ({"BUREAU_ENV": "production", "SECRET_KEY": REAL_KEY, "DEBUG": "1"}, "DEBUG on"),
         ({"BUREAU_ENV": "production"}, "its own SECRET_KEY"),
         ({"BUREAU_ENV": "production", "DEBUG": "0"}, "its own SECRET_KEY"),
+        ({"BUREAU_ENV": "production", "SECRET_KEY": "a-real-but-short-secret-key"}, "at least 50 varied characters"),
+        ({"BUREAU_ENV": "production", "SECRET_KEY": "a" * 60}, "at least 50 varied characters"),
+        ({"BUREAU_ENV": "Production", "SECRET_KEY": REAL_KEY}, "BUREAU_ENV must be one of development, production"),
+        ({"BUREAU_ENV": "staging"}, "BUREAU_ENV must be one of"),
     ],
 )
 def test_production_settings_refuse_unsafe_values(env: dict[str, str], message: str) -> None:
@@ -44,9 +51,15 @@ def test_production_settings_refuse_unsafe_values(env: dict[str, str], message: 
 
 
 def test_production_settings_start_with_a_secret_and_debug_off() -> None:
-    result = _settings_process(BUREAU_ENV="production", SECRET_KEY="a-real-secret-key")
+    result = _settings_process(BUREAU_ENV="production", SECRET_KEY=REAL_KEY)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_development_runs_with_debug_off_unless_asked() -> None:
+    """`make run` serves the project's own error pages, not Django's debug page."""
+    assert _settings_process().stdout.strip() == "False"
+    assert _settings_process(DEBUG="1").stdout.strip() == "True"
 
 
 def test_compose_file_runs_every_part_with_health_checks() -> None:
@@ -90,6 +103,7 @@ def test_every_django_q_schedule_names_a_function_that_exists() -> None:
         "sweep no-shows",
         "send day-before reminders",
         "fill missing deadlines",
+        "deliver pending messages",
     }
     for func in schedules.values():
         assert callable(import_string(func)), func

@@ -3,9 +3,8 @@
 from datetime import date, timedelta
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from appointments import selectors as booking_selectors
@@ -30,13 +29,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @supervisor_required
 @require_GET
-def office_day(request: HttpRequest, code: str, day: str | None = None) -> HttpResponse:
+def office_day(request: HttpRequest, code: str, day: date | None = None) -> HttpResponse:
     """One office's day of bookings: per slot the places, booked, checked in, no-shows."""
     office = get_object_or_404(selectors.staff_offices(request.user), code=code)
-    try:
-        shown = date.fromisoformat(day) if day else selectors.office_today()
-    except ValueError as exc:
-        raise Http404(_("Not a date.")) from exc
+    shown = day or selectors.office_today()
     slots = booking_selectors.day_overview(office, shown)
     totals = {
         key: sum(getattr(slot, key) for slot in slots)

@@ -25,12 +25,12 @@ GOOD = {
 
 @pytest.fixture(autouse=True)
 def frozen_now():
-    # The rate limiter's clock too: a test must not straddle the edge of a counting window.
-    with (
-        mock.patch("django.utils.timezone.now", return_value=NOW),
-        mock.patch("bureau.ratelimit.time", mock.Mock(time=mock.Mock(return_value=NOW.timestamp()))),
-    ):
+    with mock.patch("django.utils.timezone.now", return_value=NOW):
         yield
+
+
+def limits(settings, **figures: str) -> None:
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, **figures}
 
 
 def post(client: Client, body: dict, **headers: str):
@@ -137,7 +137,8 @@ def test_retry_for_the_last_place_gets_the_booking_it_made(
     Slot.objects.filter(pk=slot.pk).update(general_booked=2)
     with django_capture_on_commit_callbacks(execute=True):  # the cached day learns the slot is full
         first = post(client, GOOD, **{"idempotency-key": "abc-123-xyz"})
-    assert selectors.known_full(office_code="XH", start=at(2, 9), channel="general")
+    day = selectors.availability(office_code="XH", service_code="passport-first", day=at(2, 9).date())
+    assert day[0].remaining == 0
     retry = post(client, GOOD, **{"idempotency-key": "abc-123-xyz"})
     assert (first.status_code, retry.status_code) == (201, 201)
     assert retry.json()["reference"] == first.json()["reference"]
@@ -196,28 +197,43 @@ def test_walk_in_only_office_is_400(client: Client, slots) -> None:
 
 
 def test_rate_limit_answers_429_with_retry_after(client: Client, slot, settings) -> None:
-    settings.BOOKING_RATE_LIMITS = True
-    settings.BOOKING_RATE_PER_ADDRESS = (2, 60)
+    limits(settings, **{"booking-address": "2/minute"})
     post(client, {**GOOD, "phone": "x"})
     post(client, {**GOOD, "phone": "x"})
     response = post(client, GOOD)
     assert response.status_code == 429
-    assert int(response["Retry-After"]) >= 1
+    assert 1 <= int(response["Retry-After"]) <= 60
     assert response.json()["code"] == "throttled"
     assert Booking.objects.count() == 0
 
 
-def test_rate_limit_per_id_number_across_addresses(client: Client, slot, settings) -> None:
-    settings.BOOKING_RATE_LIMITS = True
-    settings.BOOKING_RATE_PER_ID_NUMBER = (1, 600)
-    post(client, {**GOOD, "phone": "x"}, REMOTE_ADDR="10.0.0.1")
-    response = client.post("/api/v1/bookings/", GOOD, content_type="application/json", REMOTE_ADDR="10.0.0.2")
+def test_rate_limit_per_applicant_across_addresses(client: Client, slot, settings) -> None:
+    limits(settings, **{"booking-applicant": "1/10minutes"})
+    other_slot = {**GOOD, "start": "2026-12-02T09:30:00+08:00", "id_number": "11010519491231002X"}
+    assert post(client, other_slot, REMOTE_ADDR="10.0.0.1").status_code == 201
+    response = client.post(
+        "/api/v1/bookings/",
+        {**other_slot, "service": "passport-first"},
+        content_type="application/json",
+        REMOTE_ADDR="10.0.0.2",
+    )
     assert response.status_code == 429
 
 
+def test_junk_naming_an_id_number_does_not_use_up_its_owners_allowance(client: Client, slot, settings) -> None:
+    """Attempts that are invalid, or that give another mobile number, are not counted
+    against the person whose ID number they name."""
+    limits(settings, **{"booking-applicant": "2/10minutes"})
+    for _ in range(12):
+        assert post(client, {**GOOD, "name": ""}, REMOTE_ADDR="10.0.0.9").status_code == 400
+    for _ in range(4):  # valid, but with another mobile number (and for no slot)
+        post(client, {**GOOD, "phone": "13900000000", "start": "2026-12-02T09:10:00+08:00"}, REMOTE_ADDR="10.0.0.9")
+    assert post(client, GOOD, REMOTE_ADDR="10.0.0.1").status_code == 201
+
+
 def test_rate_limits_off_lets_everything_through(client: Client, slot, settings) -> None:
-    settings.BOOKING_RATE_LIMITS = False
-    settings.BOOKING_RATE_PER_ADDRESS = (1, 60)
+    settings.RATE_LIMITS_ENABLED = False
+    limits(settings, **{"booking-address": "1/minute"})
     post(client, {**GOOD, "phone": "x"})
     assert post(client, GOOD).status_code == 201
 
@@ -254,7 +270,7 @@ def test_full_slot_is_answered_from_the_cache_without_database_queries(
     client: Client, slot, django_assert_max_num_queries
 ) -> None:
     Slot.objects.filter(pk=slot.pk).update(general_booked=3)
-    client.get("/api/v1/offices/XH/availability/?service=passport-first&date=2026-12-02")  # warms the cache
+    post(client, GOOD)  # warms the cached day, office and service
     for start in (GOOD["start"], "2026-12-02T01:00:00Z"):  # the same moment, in UTC
         with django_assert_max_num_queries(0):
             response = post(client, {**GOOD, "start": start})
@@ -301,13 +317,20 @@ def test_warm_availability_read_needs_no_database_query(client: Client, slot, dj
         assert len(client.get(url).json()["slots"]) == 2
 
 
-def test_rate_limit_counts_the_address_the_proxy_reports(client: Client, slot, settings) -> None:
-    settings.BOOKING_RATE_LIMITS = True
-    settings.BOOKING_RATE_PER_ADDRESS = (1, 60)
-    settings.CLIENT_ADDRESS_HEADER = "HTTP_X_REAL_IP"
-    post(client, {**GOOD, "phone": "x"}, **{"x-real-ip": "10.0.0.1"})
-    assert post(client, GOOD, **{"x-real-ip": "10.0.0.2"}).status_code == 201  # another client behind the proxy
-    assert post(client, GOOD, **{"x-real-ip": "10.0.0.1"}).status_code == 429
+def test_forwarded_for_is_ignored_unless_the_request_comes_from_a_trusted_proxy(client: Client, slot, settings) -> None:
+    """Rotating X-Forwarded-For must not buy a client a fresh allowance."""
+    limits(settings, **{"booking-address": "1/minute"})
+    post(client, {**GOOD, "phone": "x"}, **{"x-forwarded-for": "10.0.0.1"})
+    assert post(client, GOOD, **{"x-forwarded-for": "10.0.0.2"}).status_code == 429
+
+
+def test_rate_limit_counts_the_address_a_trusted_proxy_reports(client: Client, slot, settings) -> None:
+    limits(settings, **{"booking-address": "1/minute"})
+    settings.TRUSTED_PROXIES = ["127.0.0.0/8"]
+    # The client wrote a first address itself; the proxy appended the one it saw.
+    post(client, {**GOOD, "phone": "x"}, **{"x-forwarded-for": "1.2.3.4, 10.0.0.1"})
+    assert post(client, GOOD, **{"x-forwarded-for": "1.2.3.4, 10.0.0.2"}).status_code == 201  # another client
+    assert post(client, GOOD, **{"x-forwarded-for": "9.9.9.9, 10.0.0.1"}).status_code == 429
 
 
 @pytest.mark.parametrize("body", ["[]", '"text"', "42"])
@@ -316,11 +339,10 @@ def test_booking_body_that_is_not_an_object_is_400(client: Client, slot, body: s
     assert (response.status_code, response.json()["code"]) == (400, "invalid")
 
 
-def test_rate_limit_per_id_number_is_not_dodged_by_spelling(client: Client, slot, settings) -> None:
-    settings.BOOKING_RATE_LIMITS = True
-    settings.BOOKING_RATE_PER_ID_NUMBER = (1, 600)
-    post(client, {**GOOD, "phone": "x"})
-    spelled = {**GOOD, "id_number": "３３０１０６ 1990 0101 123x"}
+def test_rate_limit_per_applicant_is_not_dodged_by_spelling(client: Client, slot, settings) -> None:
+    limits(settings, **{"booking-applicant": "1/10minutes"})
+    post(client, GOOD)
+    spelled = {**GOOD, "id_number": "３３０１０６ 1990 0101 123x", "phone": "+86 138-1234-5678"}
     assert post(client, spelled).status_code == 429
 
 

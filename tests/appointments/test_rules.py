@@ -2,7 +2,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from appointments.rules import blocked_until, bookable_dates, mask_phone, normalize_mobile
+from appointments.rules import blocked_until, bookable_dates
+from bureau.identity import mask_phone, normalize_mobile
 
 DAY = timedelta(days=1)
 

@@ -1,7 +1,6 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from django.utils.translation import gettext_noop
 
 from bureau import services
 
@@ -11,6 +10,4 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         years, days = services.calendar_seed_from_package()
-        if years or days:
-            services.deadlines_request_recompute(reason=gettext_noop("calendar loaded from package"))
         self.stdout.write(f"calendar: {years} years and {days} days added")

@@ -1,0 +1,39 @@
+"""Secrets out of logs. The manage link carries its secret in the path (an SMS can hold
+nothing else), so every log that could write a URL writes it through `redact`: the access
+log (gunicorn's logger class below), Django's log records, and the console SMS backend."""
+
+import logging
+import re
+from typing import Any
+
+from gunicorn.glogging import Logger
+
+# /book/manage/<reference>/<token>/...: the reference stays (staff look bookings up by it).
+MANAGE_LINK_SECRET = re.compile(r"(/book/manage/[^/\s?#]+/)[^/\s?#\"]+")
+REDACTED = "[secret]"
+
+
+def redact(text: str) -> str:
+    return MANAGE_LINK_SECRET.sub(rf"\g<1>{REDACTED}", text)
+
+
+class RedactSecrets(logging.Filter):
+    """A logging filter: the record's message, with secrets taken out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+class AccessLogger(Logger):
+    """gunicorn's logger with every access-log field redacted (the request line, the path,
+    the referrer: a page opened from the manage page names it)."""
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
+        return {
+            key: redact(value) if isinstance(value, str) else value
+            for key, value in super().atoms(resp, req, environ, request_time).items()
+        }

@@ -1,0 +1,25 @@
+"""What free text people type may hold. No database.
+
+Names and notes are shown to clerks, printed and sent by SMS: a control character breaks
+them, and a bidirectional override (U+202E) makes a name read differently from what is
+stored. Both are refused rather than silently dropped, so what is stored is what was typed."""
+
+import unicodedata
+
+from django.utils.translation import gettext as _
+
+# Unicode categories refused in single-line text: controls (Cc: NUL, newline, tab, ...),
+# format characters (Cf: bidi overrides and isolates, zero-width joiners, BOM), surrogates
+# (Cs: only a broken encoder sends one), private use (Co) and unassigned code points (Cn).
+REFUSED_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn"}
+
+
+def has_hidden_characters(value: str) -> bool:
+    return any(unicodedata.category(char) in REFUSED_CATEGORIES for char in value)
+
+
+def hidden_characters_problem(value: str, *, label: str) -> str | None:
+    """The message for a field that holds such characters, else None."""
+    if not has_hidden_characters(value):
+        return None
+    return _("%(field)s contains control or invisible characters; please type it again.") % {"field": label}
