@@ -9,11 +9,12 @@ COPY appointments ./appointments
 COPY walkins ./walkins
 COPY priority ./priority
 RUN pip install --no-cache-dir -c requirements.lock -e .
-COPY manage.py ./
+COPY manage.py gunicorn.conf.py ./
 COPY templates ./templates
 COPY static ./static
-RUN BUREAU_ENV=production SECRET_KEY=build-only DEBUG=0 python manage.py collectstatic --no-input \
+RUN BUREAU_ENV=production SECRET_KEY=build-only-collectstatic-never-serves-a-request-0123456789 DEBUG=0 \
+    python manage.py collectstatic --no-input \
     && useradd --system --home /app bureau
 USER bureau
 EXPOSE 8000
-CMD ["gunicorn", "bureau.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "bureau.wsgi:application", "--config", "gunicorn.conf.py", "--bind", "0.0.0.0:8000"]

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint typecheck bench messages
+.PHONY: run dev data test lint typecheck bench messages
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,17 +13,20 @@ $(BIN)/.installed: pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $@
 
-run: $(BIN)/.installed
+run: $(BIN)/.installed data
+	$(BIN)/python manage.py serve $(HOST)
+
+# The development server with autoreload and DEBUG on (Django's debug pages), and the jobs.
+dev: $(BIN)/.installed data
+	$(BIN)/python manage.py qcluster & jobs="$$!"; \
+	trap 'kill $$jobs 2>/dev/null' EXIT; \
+	DEBUG=1 $(BIN)/python manage.py runserver $(HOST)
+
+data: $(BIN)/.installed
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_calendar
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py load_demo_bookings
-	# django-q2 runs the periodic jobs (open booking days, release holds, no-shows, reminders);
-	# with REDIS_URL a Celery worker runs the event jobs (without it they run in-process).
-	$(BIN)/python manage.py qcluster & jobs="$$!"; \
-	if [ -n "$$REDIS_URL" ]; then $(BIN)/celery --app bureau worker --loglevel WARNING & jobs="$$jobs $$!"; fi; \
-	trap 'kill $$jobs 2>/dev/null' EXIT; \
-	$(BIN)/python manage.py runserver $(HOST)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -26,6 +26,8 @@ from bureau.text import hidden_characters_problem
 from bureau.workdays import WorkCalendar
 
 PUBLIC_CHANNELS = (Channel.GENERAL, Channel.STUDENT)
+# How often a day an applicant may have the manage link sent again.
+LINKS_PER_DAY = 3
 
 
 class SlotFull(Conflict):
@@ -533,6 +535,40 @@ def booking_check_in(*, code: str, office: Office, by: User, now: datetime | Non
         raise Conflict(_("This booking was changed a moment ago; try again."), code="not_active")
     booking.refresh_from_db()
     return booking
+
+
+def booking_resend_link(*, reference: str, id_number: str, phone: str) -> bool:
+    """Send the manage link again by SMS (outbox), only to the mobile number the booking was
+    made with, and only when reference, ID number and mobile number all match an active or
+    checked-in booking; True if a message was written. What did not match is not told.
+    At most LINKS_PER_DAY a booking, counted in the outbox itself (no cache decides)."""
+    try:
+        number = normalize_id_number(id_number, today=core.office_today())
+    except IdNumberError:
+        return False
+    booking = (
+        Booking.objects.select_related("office")
+        .filter(
+            reference="".join(reference.split()).upper()[:16],
+            id_number=number,
+            phone=normalize_mobile(phone) or "-",
+            status__in=(Booking.Status.BOOKED, Booking.Status.CHECKED_IN),
+        )
+        .first()
+    )
+    if booking is None:
+        return False
+    now = timezone.now()
+    with transaction.atomic():
+        # Two requests at once take turns on the booking row, so both see the count.
+        Booking.objects.select_for_update().filter(pk=booking.pk).values_list("pk").first()
+        sent = OutboxMessage.objects.filter(
+            kind=OutboxMessage.Kind.MANAGE_LINK, reference=booking.reference, created_at__gt=now - timedelta(days=1)
+        )
+        if sent.count() >= LINKS_PER_DAY:
+            return False
+        _notify(booking, OutboxMessage.Kind.MANAGE_LINK, f"manage-link:{booking.pk}:{now.timestamp()}")
+    return True
 
 
 # --- housekeeping (django-q2) --------------------------------------------------------------

@@ -193,7 +193,6 @@ RATE_LIMITS = {
     "booking-applicant": "10/10minutes",  # valid attempts per ID number and mobile number
     "lookup-address": "20/minute",  # application status look-ups per client address
     "link-address": "5/10minutes",  # manage-link resend requests per client address
-    "link-booking": "3/day",  # manage-link SMS per booking
     "login-address": "10/minute",  # staff logins (pages and API) per client address
 }
 # Addresses (or networks) of the reverse proxies in front of the app. Only a request from one
@@ -223,7 +222,8 @@ OFFICE_TIME_ZONE = TIME_ZONE
 HOME_PROVINCE_CODE = "33"
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Collected only for production (the image); elsewhere WhiteNoise serves the folders as they are.
+STATIC_ROOT = BASE_DIR / "staticfiles" if PRODUCTION else None
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -233,9 +233,7 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-# Outside production nothing is collected: WhiteNoise serves the app's static folders as they
-# are, also with DEBUG off (`make run`).
-WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_USE_FINDERS = not PRODUCTION  # also with DEBUG off (`make run`)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
