@@ -1,13 +1,17 @@
 """Supervisors' configuration screens. Access follows the staff role, scoped to the
-supervisor's offices; superusers see everything. Changes to the calendar or the issuance
-rules send a recomputation of open deadlines after commit."""
+supervisor's offices; superusers see everything. Bureau-wide configuration (booking policy,
+holiday calendar, issuance rules) is changed only by bureau-wide supervisors and superusers.
+Changes to the calendar or the issuance rules send a recomputation of open deadlines after
+commit. No screen lets anyone filter, search or sort by a personal field beyond an exact match."""
 
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Model, QuerySet
+from django.contrib.admin.views.main import ChangeList
+from django.core import checks
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db.models import Expression, F, Model, QuerySet
+from django.db.models.constants import LOOKUP_SEP
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 from django.utils.translation import gettext
@@ -39,7 +43,118 @@ def is_supervisor(request: HttpRequest) -> bool:
     return request._bureau_role == StaffMember.Role.SUPERVISOR  # type: ignore[attr-defined]
 
 
-class SupervisorAccess:
+def covers_bureau(request: HttpRequest) -> bool:
+    """A superuser or a bureau-wide supervisor: may change bureau-wide configuration."""
+    if not hasattr(request, "_bureau_wide"):
+        request._bureau_wide = selectors.staff_covers_bureau(request.user)  # type: ignore[attr-defined]
+    return bool(request._bureau_wide)  # type: ignore[attr-defined]
+
+
+# Fields holding a full ID number or phone number, in any model: these names, or a name
+# ending in "_" and one of them ("contact_phone"), so a new model is covered by itself.
+PERSONAL_FIELD_NAMES = frozenset({"id_number", "phone"})
+# The only lookups allowed on one: an exact match finds one person and reveals nothing more.
+EXACT_LOOKUPS: tuple[list[str], ...] = ([], ["exact"])
+
+
+def is_personal(field: Any) -> bool:
+    return not field.is_relation and any(
+        field.name == name or field.name.endswith(f"_{name}") for name in PERSONAL_FIELD_NAMES
+    )
+
+
+def personal_lookup(model: Any, lookup: str) -> list[str] | None:
+    """The parts of `lookup` after the personal field it reaches (through relations too), or
+    None when it reaches none: `booking__id_number__startswith` -> ["startswith"]."""
+    parts = lookup.lstrip("-").split(LOOKUP_SEP)
+    for index, part in enumerate(parts):
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return None
+        if is_personal(field):
+            return parts[index + 1 :]
+        if field.related_model is None:
+            return None
+        model = field.related_model
+    return None
+
+
+def orders_by_personal(model: type[Model], order: Any) -> bool:
+    if isinstance(order, str):
+        return personal_lookup(model, order) is not None
+    if isinstance(order, Expression | F):
+        nodes = order.flatten() if isinstance(order, Expression) else [order]
+        return any(isinstance(node, F) and orders_by_personal(model, node.name) for node in nodes)
+    return False
+
+
+class PersonalDataChangeList(ChangeList):
+    """A list cannot be sorted by a personal field: the order alone would tell the numbers apart."""
+
+    def get_ordering_field(self, field_name: Any) -> Any:
+        order = super().get_ordering_field(field_name)
+        return None if orders_by_personal(self.model, order) else order
+
+
+class PersonalDataGuard:
+    """Every screen: a query-string lookup on a personal field (ID number, phone number), also
+    through a relation, is refused (400) unless it is one exact match, as a clerk looks one
+    person up: `?id_number=<the full number>`. Prefixes, ranges, regexes, lists, null tests or
+    several values would recover a number a character at a time. Sorting by one is ignored,
+    and `check()` refuses a list that shows, filters, searches or orders by one."""
+
+    model: Any  # the ModelAdmin's
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        rest = personal_lookup(self.model, lookup)
+        values = len(request.GET.getlist(lookup)) if request is not None else 1
+        if rest is not None and (rest not in EXACT_LOOKUPS or values > 1):
+            return False
+        return bool(super().lookup_allowed(lookup, value, request))  # type: ignore[misc]
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return PersonalDataChangeList
+
+    def get_sortable_by(self, request: HttpRequest) -> Any:
+        sortable = super().get_sortable_by(request)  # type: ignore[misc]
+        return [name for name in sortable if not orders_by_personal(self.model, self._order_of(name))]
+
+    def _order_of(self, name: Any) -> Any:
+        if not isinstance(name, str):
+            return getattr(name, "admin_order_field", None)
+        try:
+            return self.model._meta.get_field(name).name
+        except FieldDoesNotExist:
+            attr = getattr(self, name, None) or getattr(self.model, name, None)
+            return getattr(attr, "admin_order_field", None) if attr is not None else name
+
+    def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
+        errors: list[checks.CheckMessage] = super().check(**kwargs)  # type: ignore[misc]
+        if not isinstance(self, admin.ModelAdmin):
+            return errors
+        named = [
+            *(("list_display", self._order_of(name)) for name in self.list_display),
+            *(("list_filter", item[0] if isinstance(item, list | tuple) else item) for item in self.list_filter),
+            *(("search_fields", name.lstrip("^@")) for name in self.search_fields if not name.startswith("=")),
+            *(("ordering", name) for name in self.ordering or ()),
+        ]
+        for option, name in named:
+            if (isinstance(name, str) and personal_lookup(self.model, name) is not None) or (
+                not isinstance(name, str) and orders_by_personal(self.model, name)
+            ):
+                errors.append(
+                    checks.Error(
+                        f"{option} of {type(self).__name__} reaches a personal field through {name!r}.",
+                        hint="Show it masked in a method without admin_order_field; search it with '=' only.",
+                        obj=type(self),
+                        id="bureau.E001",
+                    )
+                )
+        return errors
+
+
+class SupervisorAccess(PersonalDataGuard):
     """Supervisors may view and change; adding and deleting are for superusers unless a
     screen says otherwise."""
 
@@ -59,6 +174,20 @@ class SupervisorAccess:
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return request.user.is_superuser or (self.supervisors_add_and_delete and is_supervisor(request))
+
+
+class BureauWideConfig(SupervisorAccess):
+    """Configuration of the whole bureau: every supervisor may view it; only bureau-wide
+    supervisors and superusers change it (and add or delete, where the screen allows that)."""
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return covers_bureau(request)
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request.user.is_superuser or (self.supervisors_add_and_delete and covers_bureau(request))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request.user.is_superuser or (self.supervisors_add_and_delete and covers_bureau(request))
 
 
 class ReadOnly(SupervisorAccess):
@@ -98,9 +227,7 @@ class OfficeAdmin(SupervisorAccess, admin.ModelAdmin[Office]):
         return [] if request.user.is_superuser else ["code", "mode"]
 
     def save_model(self, request: HttpRequest, obj: Office, form: ModelForm[Office], change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        codes = (obj.code, form.initial.get("code", ""))
-        transaction.on_commit(lambda: selectors.forget_by_code(Office, *codes))
+        services.office_save(office=obj, fields=form.changed_data if change else None)
 
 
 @admin.register(Service)
@@ -112,9 +239,7 @@ class ServiceAdmin(SupervisorAccess, admin.ModelAdmin[Service]):
         return request.user.is_superuser
 
     def save_model(self, request: HttpRequest, obj: Service, form: ModelForm[Service], change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        codes = (obj.code, form.initial.get("code", ""))
-        transaction.on_commit(lambda: selectors.forget_by_code(Service, *codes))
+        services.service_save(service=obj, fields=form.changed_data if change else None)
 
 
 class CalendarChangeRecomputes:
@@ -159,7 +284,7 @@ class AtLeastOneDay(BaseInlineFormSet[CalendarDay, CalendarYear, ModelForm[Calen
             raise ValidationError(_("Enter at least one holiday or make-up working day of the year."))
 
 
-class CalendarDayInline(SupervisorAccess, admin.TabularInline[CalendarDay, CalendarYear]):
+class CalendarDayInline(BureauWideConfig, admin.TabularInline[CalendarDay, CalendarYear]):
     model = CalendarDay
     fields = ["date", "kind", "name", "source"]
     readonly_fields = ["source"]
@@ -169,7 +294,7 @@ class CalendarDayInline(SupervisorAccess, admin.TabularInline[CalendarDay, Calen
 
 
 @admin.register(CalendarYear)
-class CalendarYearAdmin(CalendarChangeRecomputes, SupervisorAccess, admin.ModelAdmin[CalendarYear]):
+class CalendarYearAdmin(CalendarChangeRecomputes, BureauWideConfig, admin.ModelAdmin[CalendarYear]):
     """A whole year: its holidays and make-up working days as the State Council publishes them."""
 
     list_display = ["year", "source"]
@@ -178,7 +303,7 @@ class CalendarYearAdmin(CalendarChangeRecomputes, SupervisorAccess, admin.ModelA
     actions = ["seed_from_package"]
     supervisors_add_and_delete = True
 
-    @admin.action(description=_("Load every year the chinesecalendar package knows"))
+    @admin.action(description=_("Load every year the chinesecalendar package knows"), permissions=["change"])
     def seed_from_package(self, request: HttpRequest, queryset: QuerySet[CalendarYear]) -> None:
         years, days = services.calendar_seed_from_package()
         messages.info(request, gettext("%(years)d years and %(days)d days added.") % {"years": years, "days": days})
@@ -187,7 +312,7 @@ class CalendarYearAdmin(CalendarChangeRecomputes, SupervisorAccess, admin.ModelA
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(CalendarChangeRecomputes, SupervisorAccess, admin.ModelAdmin[CalendarDay]):
+class CalendarDayAdmin(CalendarChangeRecomputes, BureauWideConfig, admin.ModelAdmin[CalendarDay]):
     list_display = ["date", "kind", "name", "source"]
     list_filter = ["kind", "year", "source"]
     readonly_fields = ["source"]
@@ -196,7 +321,7 @@ class CalendarDayAdmin(CalendarChangeRecomputes, SupervisorAccess, admin.ModelAd
 
 
 @admin.register(IssuanceRule)
-class IssuanceRuleAdmin(CalendarChangeRecomputes, SupervisorAccess, admin.ModelAdmin[IssuanceRule]):
+class IssuanceRuleAdmin(CalendarChangeRecomputes, BureauWideConfig, admin.ModelAdmin[IssuanceRule]):
     """The three rules always exist: their count and unit change, nothing else."""
 
     list_display = ["kind", "count", "unit"]
@@ -211,14 +336,20 @@ class IssuanceRuleAdmin(CalendarChangeRecomputes, SupervisorAccess, admin.ModelA
 
 @admin.register(StaffMember)
 class StaffMemberAdmin(SupervisorAccess, admin.ModelAdmin[StaffMember]):
-    list_display = ["user", "role"]
-    list_filter = ["role", "offices"]
+    """Who is staff, in which role and offices: for superusers only."""
+
+    list_display = ["user", "role", "bureau_wide"]
+    list_filter = ["role", "bureau_wide", "offices"]
     filter_horizontal = ["offices"]
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser
 
-    has_view_permission = has_change_permission = has_module_permission  # type: ignore[assignment]
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request.user.is_superuser
 
 
 class ApplicationEventInline(ReadOnly, admin.TabularInline[ApplicationEvent, Application]):

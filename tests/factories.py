@@ -66,3 +66,10 @@ class ApplicationFactory(factory.django.DjangoModelFactory[Application]):
     id_number = "33010619900101123X"
     residency = Residency.IN_PROVINCE
     accepted_on = date(2026, 3, 2)
+
+
+def bureau_wide_supervisor(**kwargs: str) -> User:
+    """A supervisor over the whole bureau: every office, and the bureau-wide configuration."""
+    user = supervisor(**kwargs)
+    StaffMember.objects.filter(user=user).update(bureau_wide=True)
+    return user

@@ -8,7 +8,7 @@ from django.test import Client
 from appointments import selectors
 from appointments.models import Booking, BookingPolicy, Slot, SlotTemplate
 from tests.appointments.conftest import NOW, at
-from tests.factories import OfficeFactory, clerk, supervisor
+from tests.factories import OfficeFactory, bureau_wide_supervisor, clerk, supervisor
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +78,7 @@ def test_supervisor_cannot_make_templates_for_other_offices(client: Client, offi
 
 
 def test_booking_policy_is_one_row_edited_in_place(client: Client, office) -> None:
-    client.force_login(supervisor(office))
+    client.force_login(bureau_wide_supervisor())
     assert client.get("/admin/appointments/bookingpolicy/").status_code == 200
     policy = selectors.policy()
     assert client.get("/admin/appointments/bookingpolicy/add/").status_code == 403
@@ -218,3 +218,70 @@ def test_day_choices_keep_only_days_with_slots_for_the_chosen_service(client: Cl
     unfiltered = client.get("/book/XH/").content.decode()
     assert 'value="2026-12-05"' in unfiltered
     assert client.get("/book/XH/?service=%D9%A3").status_code == 200  # a non-ASCII digit is no pk
+
+
+def _two_bookings(office, service) -> None:
+    from appointments import services
+
+    for id_number, phone in (("33010619900101123X", "13812345678"), ("110101199003077774", "13900001111")):
+        services.booking_create(
+            office=office, service=service, start=at(2, 9), name="王小晶", id_number=id_number, phone=phone, now=NOW
+        )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "id_number__startswith=3301",
+        "phone__startswith=138",
+        "phone__endswith=5678",
+        "phone__contains=1234",
+        "phone__regex=^13",
+        "phone__gte=13800000000",
+        "phone__range=13800000000,13899999999",
+        "phone__in=13812345678,13900001111",
+        "phone=13812345678&phone=13900001111",
+        "slot__bookings__id_number__startswith=33",
+        "slot__bookings__phone__startswith=138",
+        "office__bookings__phone__startswith=138",
+        "office__applications__id_number__startswith=33",
+    ],
+)
+def test_booking_list_refuses_lookups_on_personal_fields(client: Client, office, service, slot, query) -> None:
+    _two_bookings(office, service)
+    client.force_login(supervisor(office))
+    assert client.get(f"/admin/appointments/booking/?{query}").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [("phone=13812345678", "330***********123X"), ("id_number__exact=110101199003077774", "110***********7774")],
+)
+def test_booking_list_finds_one_person_by_an_exact_match(client: Client, office, service, slot, query, found) -> None:
+    _two_bookings(office, service)
+    client.force_login(supervisor(office))
+    response = client.get(f"/admin/appointments/booking/?{query}")
+    assert response.status_code == 200
+    assert len(response.context["cl"].result_list) == 1
+    assert found in response.content.decode()
+
+
+def test_an_office_supervisor_sees_the_booking_policy_but_cannot_change_it(client: Client, office) -> None:
+    client.force_login(supervisor(office))
+    policy = selectors.policy()
+    page = client.get(f"/admin/appointments/bookingpolicy/{policy.pk}/change/")
+    assert page.status_code == 200
+    assert page.context["has_change_permission"] is False
+    assert 'name="_save"' not in page.content.decode()
+    form = {
+        "window_days": "7",
+        "opens_at": "09:00",
+        "check_in_before_minutes": "20",
+        "check_in_after_minutes": "10",
+        "hold_minutes": "15",
+        "no_show_limit": "3",
+        "no_show_period_days": "90",
+        "block_days": "30",
+    }
+    assert client.post(f"/admin/appointments/bookingpolicy/{policy.pk}/change/", form).status_code == 403
+    assert BookingPolicy.objects.get().window_days == 14

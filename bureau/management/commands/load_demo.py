@@ -299,7 +299,9 @@ class Command(BaseCommand):
     def _staff(self, offices: list[Office]) -> None:
         password = make_password(DEMO_PASSWORD)  # hashed once: 80 accounts would take a minute
         supervisor = self._user("demo-supervisor", password, is_staff=True)
-        member, _ = StaffMember.objects.get_or_create(user=supervisor, defaults={"role": StaffMember.Role.SUPERVISOR})
+        member, _ = StaffMember.objects.update_or_create(
+            user=supervisor, defaults={"role": StaffMember.Role.SUPERVISOR, "bureau_wide": True}
+        )
         member.offices.add(*offices)
         for office in offices:
             for counter in office.counters.all():
