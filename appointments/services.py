@@ -161,7 +161,8 @@ def slots_follow_calendar(changed: set[date]) -> None:
     Closing comes first, with an UPDATE that waits for bookings in flight on those slots, so
     a booking either committed before (and is cancelled here) or finds the slot closed."""
     today = core.office_today()
-    days = sorted(day for day in changed if day > today)
+    last = today + timedelta(days=policy().window_days)  # no slots exist further ahead
+    days = sorted(day for day in changed if today < day <= last)
     if not days:
         return
     _slot_writers_take_turns()
