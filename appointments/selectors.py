@@ -18,7 +18,7 @@ from django.utils.crypto import salted_hmac
 from appointments import rules
 from appointments.models import Booking, BookingPolicy, Channel, Slot, SlotTemplate
 from bureau import selectors as core
-from bureau.models import Office, OpeningSession, Service
+from bureau.models import CalendarYear, Office, OpeningSession, Service
 
 # A cached day is read from the database again after this long, whatever corrections it got.
 AVAILABILITY_TTL_SECONDS = 1
@@ -248,3 +248,28 @@ def day_overview(office: Office, day: date) -> QuerySet[Slot]:
         )
         .order_by("starts_at")
     )
+
+
+# Supervisors are warned this long before the booking window reaches a year the calendar
+# does not know (its days then open by weekday, subject to the official calendar).
+CALENDAR_WARNING_DAYS = 30
+
+
+@dataclass(frozen=True)
+class MissingCalendarYear:
+    year: int
+    opens_on: date  # the day its first day enters the booking window
+
+
+def calendar_year_missing_soon(today: date) -> MissingCalendarYear | None:
+    """The first year without calendar data that the booking window reaches within
+    CALENDAR_WARNING_DAYS, or None."""
+    window = policy().window_days
+    horizon = today + timedelta(days=window + CALENDAR_WARNING_DAYS)
+    years = range(today.year, horizon.year + 1)
+    known = set(CalendarYear.objects.filter(year__in=years).values_list("year", flat=True))
+    for year in years:
+        if year not in known:
+            first = max(date(year, 1, 1), today + timedelta(days=1))
+            return MissingCalendarYear(year=year, opens_on=first - timedelta(days=window))
+    return None

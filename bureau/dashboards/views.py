@@ -23,6 +23,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "today": selectors.office_today(),
         "soon_days": selectors.DUE_SOON_WORKING_DAYS,
         "offices": selectors.staff_offices(request.user).filter(mode="dual_track"),
+        "missing_year": booking_selectors.calendar_year_missing_soon(selectors.office_today()),
     }
     return render(request, "dashboards/dashboard.html", context)
 
