@@ -291,7 +291,10 @@ def _check_not_blocked(id_number: str, rules_: BookingPolicy, now: datetime) -> 
                 "Online booking is closed to this ID number until %(date)s after %(n)d missed appointments. "
                 "You can still come as a walk-in."
             )
-            % {"date": timezone.localtime(until, OFFICE_TZ).date().isoformat(), "n": rules_.no_show_limit}
+            % {
+                "date": date_format(timezone.localtime(until, OFFICE_TZ).date(), "DATE_FORMAT"),
+                "n": rules_.no_show_limit,
+            }
         )
 
 
@@ -311,7 +314,8 @@ def _bookable_slot(
     first, last = selectors.bookable_range(now, rules_=rules_)
     if not first <= timezone.localtime(start, OFFICE_TZ).date() <= last:
         raise DomainError(
-            _("Only days from %(first)s to %(last)s can be booked now.") % {"first": first, "last": last},
+            _("Only days from %(first)s to %(last)s can be booked now.")
+            % {"first": date_format(first, "DATE_FORMAT"), "last": date_format(last, "DATE_FORMAT")},
             field="start",
             code="outside_window",
         )
@@ -507,7 +511,7 @@ def booking_check_in(*, code: str, office: Office, by: User, now: datetime | Non
     local_start = timezone.localtime(start, OFFICE_TZ)
     if local_start.date() != timezone.localtime(now, OFFICE_TZ).date():
         raise DomainError(
-            _("This booking is for %(date)s, not today.") % {"date": local_start.date().isoformat()},
+            _("This booking is for %(date)s, not today.") % {"date": date_format(local_start.date(), "DATE_FORMAT")},
             field="code",
             code="wrong_day",
         )

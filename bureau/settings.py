@@ -212,6 +212,7 @@ LOGOUT_REDIRECT_URL = "home"
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "bureau" / "locale"]
+FORMAT_MODULE_PATH = ["bureau.formats"]
 USE_I18N = True
 USE_TZ = True
 # The database keeps UTC (USE_TZ); pages show times, and offices count days, in the

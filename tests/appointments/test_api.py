@@ -149,7 +149,7 @@ def test_blocked_applicant_is_403_with_the_reason(client: Client, slot) -> None:
         response = post(client, GOOD, **{"accept-language": "en"})
     assert response.status_code == 403
     assert response.json()["code"] == "blocked"
-    assert "2026-12-30" in response.json()["detail"]
+    assert "30 December 2026" in response.json()["detail"]
 
 
 @pytest.mark.parametrize(

@@ -368,7 +368,7 @@ def test_three_no_shows_block_online_booking_with_a_reason(office, service, slot
         services.no_shows_sweep(now=at(day, 10))
     with pytest.raises(Blocked) as caught:
         book(office, service, at(7, 9), now=at(4, 11))
-    assert "2027-01-03" in caught.value.message
+    assert "2027年1月3日" in caught.value.message
     assert Booking.objects.filter(status="booked").count() == 0
     assert Slot.objects.get(starts_at=at(7, 9)).general_booked == 0  # the place went back
 
