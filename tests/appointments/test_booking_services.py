@@ -6,7 +6,6 @@ from unittest import mock
 
 import pytest
 from django.core.cache import caches
-from django.test import override_settings
 
 from appointments import selectors, services
 from appointments.models import Booking, BookingPolicy, PlaceHold, Slot, SlotTemplate
