@@ -163,6 +163,9 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 # that is down; it tries once and goes on.
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Once means one connection attempt too: otherwise kombu retries connecting for the whole
+# timeout above, and every booking, cancel and reschedule waits 2 s while Redis is down.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0}
 
 # django-q2: periodic housekeeping, on the database broker so it needs no Redis.
 Q_CLUSTER = {
