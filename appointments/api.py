@@ -18,7 +18,7 @@ from appointments.models import Booking, Channel
 from bureau import selectors as core
 from bureau.access import signed_in_user
 from bureau.api import guard
-from bureau.api_fields import DateInRange, DateTimeInRange
+from bureau.api_fields import DateInRange, DateTimeInRange, IdNumberField, MobileNumberField
 from bureau.identity import mask_id_number
 from bureau.models import Office
 from bureau.ratelimit import client_address
@@ -121,8 +121,8 @@ class PlaceInput(serializers.Serializer[None]):
 
 class ApplicantInput(serializers.Serializer[None]):
     name = serializers.CharField(max_length=200, allow_blank=True)
-    id_number = serializers.CharField(max_length=40, allow_blank=True)
-    phone = serializers.CharField(max_length=40, allow_blank=True)
+    id_number = IdNumberField()
+    phone = MobileNumberField()
     channel = serializers.ChoiceField(choices=services.PUBLIC_CHANNELS, default=Channel.GENERAL)
     school = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
     student_proof = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
@@ -153,6 +153,8 @@ def _validated_booking(data: Any) -> tuple[dict[str, Any], services.Applicant]:
 
 
 class BookingCreate(PublicAPIView):
+    domain_errors = {"POST": (403, 409, 429)}  # blocked, slot_full / already_booked, too many attempts
+
     @extend_schema(
         request=BookingInput,
         parameters=[OpenApiParameter("Idempotency-Key", location=OpenApiParameter.HEADER, required=False)],
@@ -185,6 +187,8 @@ class BookingByToken(PublicAPIView):
 
 
 class BookingDetail(BookingByToken):
+    domain_errors = {"DELETE": (400, 409)}  # too late; no longer active
+
     @extend_schema(parameters=[TOKEN_HEADER], responses=BookingSerializer)
     def get(self, request: Request, reference: str) -> Response:
         return Response(BookingSerializer(self._booking(request, reference)).data)
@@ -201,6 +205,8 @@ class RescheduleInput(serializers.Serializer[None]):
 
 
 class BookingReschedule(BookingByToken):
+    domain_errors = {"POST": (409, 429)}  # slot_full / not active; too many attempts
+
     @extend_schema(parameters=[TOKEN_HEADER], request=RescheduleInput, responses=BookingSerializer)
     def post(self, request: Request, reference: str) -> Response:
         """Move the booking to another slot of the same office and service; the old place
@@ -219,6 +225,7 @@ class CheckInInput(serializers.Serializer[None]):
 
 
 class CheckIn(APIView):
+    domain_errors = {"POST": (409,)}  # changed a moment ago
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=CheckInInput, responses=BookingSerializer)

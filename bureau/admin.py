@@ -243,36 +243,43 @@ class ServiceAdmin(SupervisorAccess, admin.ModelAdmin[Service]):
 
 
 class CalendarChangeRecomputes:
-    """Every saved or deleted calendar day, year or rule asks for a recomputation."""
+    """Calendar writes go through bureau.services.calendar_update, which marks them as a
+    supervisor's, makes the future slots follow and recomputes open deadlines; this only
+    hands it what the forms changed and says what happened."""
 
-    def _recompute(self, request: HttpRequest, what: str) -> None:
-        run = services.deadlines_request_recompute(reason=f"{what} ({request.user.get_username()})")
-        messages.info(request, gettext("Open deadlines are being recomputed (run %(id)s).") % {"id": run.pk})
+    def _update(self, request: HttpRequest, what: str, **changes: Any) -> None:
+        run = services.calendar_update(reason=f"{what} ({request.user.get_username()})", **changes)
+        if run is not None:
+            messages.info(request, gettext("Open deadlines are being recomputed (run %(id)s).") % {"id": run.pk})
 
     def save_model(self, request: HttpRequest, obj: Any, form: ModelForm[Any], change: bool) -> None:
-        if hasattr(obj, "source"):
-            obj.source = CalendarYear.Source.SUPERVISOR
-        super().save_model(request, obj, form, change)  # type: ignore[misc]
+        """Saved with its days in save_related, in one calendar change."""
 
     def save_related(self, request: HttpRequest, form: ModelForm[Any], formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)  # type: ignore[misc]
-        self._recompute(request, gettext("%(object)s saved") % {"object": form.instance})
-
-    def save_formset(
-        self, request: HttpRequest, form: ModelForm[Any], formset: BaseInlineFormSet[Any, Any, Any], change: bool
-    ) -> None:
-        for day_form in formset.forms:
-            if day_form.has_changed() and hasattr(day_form.instance, "source"):
-                day_form.instance.source = CalendarYear.Source.SUPERVISOR
-        super().save_formset(request, form, formset, change)  # type: ignore[misc]
+        days: list[CalendarDay] = []
+        deleted: list[CalendarDay] = []
+        for formset in formsets:
+            days += formset.save(commit=False)
+            deleted += formset.deleted_objects
+        obj = form.instance
+        if isinstance(obj, CalendarYear):
+            years = [obj] if form.has_changed() or not change else []
+            self._update(
+                request, gettext("%(object)s saved") % {"object": obj}, years=years, days=days, deleted_days=deleted
+            )
+        else:
+            self._update(request, gettext("%(object)s saved") % {"object": obj}, days=[obj])
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        super().delete_model(request, obj)  # type: ignore[misc]
-        self._recompute(request, gettext("%(object)s deleted") % {"object": obj})
+        what = gettext("%(object)s deleted") % {"object": obj}
+        if isinstance(obj, CalendarYear):
+            self._update(request, what, deleted_years=[obj])
+        else:
+            self._update(request, what, deleted_days=[obj])
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        super().delete_queryset(request, queryset)  # type: ignore[misc]
-        self._recompute(request, gettext("calendar entries deleted"))
+        key = "deleted_years" if queryset.model is CalendarYear else "deleted_days"
+        self._update(request, gettext("calendar entries deleted"), **{key: list(queryset)})
 
 
 class AtLeastOneDay(BaseInlineFormSet[CalendarDay, CalendarYear, ModelForm[CalendarDay]]):
@@ -307,8 +314,6 @@ class CalendarYearAdmin(CalendarChangeRecomputes, BureauWideConfig, admin.ModelA
     def seed_from_package(self, request: HttpRequest, queryset: QuerySet[CalendarYear]) -> None:
         years, days = services.calendar_seed_from_package()
         messages.info(request, gettext("%(years)d years and %(days)d days added.") % {"years": years, "days": days})
-        if years or days:
-            self._recompute(request, gettext("calendar loaded from package"))
 
 
 @admin.register(CalendarDay)
@@ -321,11 +326,18 @@ class CalendarDayAdmin(CalendarChangeRecomputes, BureauWideConfig, admin.ModelAd
 
 
 @admin.register(IssuanceRule)
-class IssuanceRuleAdmin(CalendarChangeRecomputes, BureauWideConfig, admin.ModelAdmin[IssuanceRule]):
+class IssuanceRuleAdmin(BureauWideConfig, admin.ModelAdmin[IssuanceRule]):
     """The three rules always exist: their count and unit change, nothing else."""
 
     list_display = ["kind", "count", "unit"]
     readonly_fields = ["kind"]
+
+    def save_model(self, request: HttpRequest, obj: IssuanceRule, form: ModelForm[IssuanceRule], change: bool) -> None:
+        run = services.issuance_rule_update(
+            rule=obj,
+            reason=gettext("%(object)s saved (%(user)s)") % {"object": obj, "user": request.user.get_username()},
+        )
+        messages.info(request, gettext("Open deadlines are being recomputed (run %(id)s).") % {"id": run.pk})
 
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False

@@ -63,6 +63,8 @@ class ServiceList(generics.ListAPIView[Service]):
 class TokenObtain(ObtainAuthToken):
     """Exchange a staff username and password for an API token."""
 
+    domain_errors = {"POST": (429,)}
+
     renderer_classes = ObtainAuthToken.renderer_classes[-1:]
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -171,6 +173,7 @@ class ApplicationStatusInput(serializers.Serializer[None]):
 
 
 class ApplicationDetail(APIView):
+    domain_errors = {"POST": (409,)}  # someone else changed it
     permission_classes = [IsAuthenticated]
 
     def _application(self, request: Request, reference: str) -> Application:
@@ -183,7 +186,9 @@ class ApplicationDetail(APIView):
     def get(self, request: Request, reference: str) -> Response:
         return Response(ApplicationSerializer(self._application(request, reference)).data)
 
-    @extend_schema(request=ApplicationStatusInput, responses=ApplicationSerializer)
+    @extend_schema(
+        operation_id="v1_applications_status_change", request=ApplicationStatusInput, responses=ApplicationSerializer
+    )
     def post(self, request: Request, reference: str) -> Response:
         """Move the application to its next status (in production, ready, mailed, collected)."""
         data = ApplicationStatusInput(data=request.data)
@@ -200,6 +205,8 @@ class ApplicantLookupInput(serializers.Serializer[None]):
 
 
 class ApplicantStatus(APIView):
+    domain_errors = {"POST": (404, 429)}
+
     @extend_schema(
         request=ApplicantLookupInput,
         responses=inline_serializer(

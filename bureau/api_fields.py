@@ -1,9 +1,11 @@
 """Input fields shared by the API's serializers: dates inside the years the calendar
-arithmetic takes, with the same message as the pages' forms."""
+arithmetic takes, with the same message as the pages' forms; ID numbers and mobile numbers,
+documented in the schema in the canonical form clients should send."""
 
 from datetime import date, datetime
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from bureau.forms import date_out_of_range, out_of_range_message
@@ -31,3 +33,30 @@ class DateTimeInRange(serializers.DateTimeField):
         if problem := date_out_of_range(moment.date()):
             raise serializers.ValidationError(problem, code="out_of_range")
         return moment
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": "^[0-9]{17}[0-9X]$",
+        "maxLength": 40,
+        "description": "Resident ID number (GB 11643): 17 digits and a check digit or X. Spaces, a lower-case x "
+        "and full-width digits are accepted and normalised; the check digit and birth date are verified.",
+    }
+)
+class IdNumberField(serializers.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=40, allow_blank=True, **kwargs)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": "^1[3-9][0-9]{9}$",
+        "maxLength": 40,
+        "description": "Mainland mobile number, 11 digits. Spaces, dashes and a +86 prefix are accepted and dropped.",
+    }
+)
+class MobileNumberField(serializers.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=40, allow_blank=True, **kwargs)

@@ -215,6 +215,14 @@ def deadlines_request_recompute(*, reason: str) -> DeadlineRecompute:
     return run
 
 
+def issuance_rule_update(*, rule: IssuanceRule, reason: str) -> DeadlineRecompute:
+    """Write a rule's count and unit; every open deadline is recomputed (a Celery task after
+    commit)."""
+    with transaction.atomic():
+        rule.save(update_fields=["count", "unit"])
+        return deadlines_request_recompute(reason=reason)
+
+
 def _send_recompute(run_id: int) -> None:
     from bureau.tasks import recompute_deadlines
 

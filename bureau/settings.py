@@ -246,7 +246,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "bureau.schema.AutoSchema",
     "DEFAULT_PARSER_CLASSES": [
         "bureau.api_errors.JSONParser",
         "rest_framework.parsers.FormParser",
@@ -262,6 +262,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "BookingStatusEnum": "appointments.models.Booking.Status",
+        "ApplicationStatusEnum": "bureau.models.Application.Status",
+        "ChannelEnum": "appointments.models.Channel",
+        "PublicChannelEnum": "appointments.services.PUBLIC_CHANNELS",
+        "ResidencyEnum": "bureau.models.Residency",
+    },
 }
 
 LOGGING = {
