@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from bureau import selectors, services
-from bureau.identity import mask_id_number
+from bureau.identity import mask_id_number, mask_phone
 from bureau.models import (
     Application,
     ApplicationEvent,
@@ -29,9 +29,11 @@ from bureau.models import (
     IssuanceRule,
     Office,
     OpeningSession,
+    OutboxMessage,
     Service,
     StaffMember,
 )
+from bureau.redaction import redact
 
 admin.site.site_header = _("Exit-entry bureau configuration")
 admin.site.site_title = _("Exit-entry bureau")
@@ -386,6 +388,33 @@ class ApplicationAdmin(ReadOnly, admin.ModelAdmin[Application]):
     @admin.display(description=_("ID number"))
     def masked_id(self, application: Application) -> str:
         return mask_id_number(application.id_number)
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnly, admin.ModelAdmin[OutboxMessage]):
+    """Every SMS to an applicant and whether it went out: for whoever answers "I got no
+    message". Bureau-wide (a message names no office); numbers masked, manage links
+    without their secret."""
+
+    list_display = ["created_at", "kind", "reference", "masked_phone", "sent_at", "attempts", "last_error"]
+    list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=reference"]
+    fields = ["created_at", "kind", "reference", "masked_phone", "shown_text", "sent_at", "attempts", "last_error"]
+    readonly_fields = fields
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return covers_bureau(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return covers_bureau(request)
+
+    @admin.display(description=_("mobile number"))
+    def masked_phone(self, message: OutboxMessage) -> str:
+        return mask_phone(message.phone)
+
+    @admin.display(description=_("text"))
+    def shown_text(self, message: OutboxMessage) -> str:
+        return redact(message.text)
 
 
 @admin.register(DeadlineRecompute)

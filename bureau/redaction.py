@@ -1,6 +1,8 @@
-"""Secrets out of logs. The manage link carries its secret in the path (an SMS can hold
-nothing else), so every log that could write a URL writes it through `redact`: the access
-log (gunicorn's logger class below), Django's log records, and the console SMS backend."""
+"""Secrets and personal numbers out of logs. The manage link carries its secret in the path
+(an SMS can hold nothing else), and a clerk's exact search in the admin puts an ID or mobile
+number in the query string, so every log that could write a URL writes it through
+`redact`: the access log (gunicorn's logger class below), Django's log records, and the
+console SMS backend."""
 
 import logging
 import re
@@ -10,11 +12,14 @@ from gunicorn.glogging import Logger
 
 # /book/manage/<reference>/<token>/...: the reference stays (staff look bookings up by it).
 MANAGE_LINK_SECRET = re.compile(r"(/book/manage/[^/\s?#]+/)[^/\s?#\"]+")
+# ?id_number=..., &phone__exact=..., and the same names inside other parameters.
+PERSONAL_QUERY_VALUE = re.compile(r"((?:^|[?&;\s])[\w.]*(?:id_number|phone)(?:__exact)?=)[^&;#\s\"]*")
 REDACTED = "[secret]"
 
 
 def redact(text: str) -> str:
-    return MANAGE_LINK_SECRET.sub(rf"\g<1>{REDACTED}", text)
+    text = MANAGE_LINK_SECRET.sub(rf"\g<1>{REDACTED}", text)
+    return PERSONAL_QUERY_VALUE.sub(rf"\g<1>{REDACTED}", text)
 
 
 class RedactSecrets(logging.Filter):

@@ -29,6 +29,7 @@ from bureau.models import (
     IssuanceRule,
     Office,
     OpeningSession,
+    OutboxMessage,
 )
 from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, bureau_wide_supervisor, supervisor
 
@@ -67,6 +68,7 @@ EXPECTED: dict[str, dict[str, Pages]] = {
     "bureau.StaffMember": SUPERUSERS_ONLY,
     "bureau.Application": RECORDS,
     "bureau.DeadlineRecompute": RECORDS,
+    "bureau.OutboxMessage": roles((200, 403, VIEW), (403, 403, 403), (200, 403, VIEW)),  # names no office
     "appointments.SlotTemplate": roles((200, 200, EDIT), (200, 200, EDIT)),
     "appointments.BookingPolicy": roles((200, 403, EDIT), (200, 403, VIEW), (200, 403, EDIT)),  # one row
     "appointments.Booking": RECORDS,
@@ -108,6 +110,9 @@ def world() -> dict[str, User]:
     CalendarDay.objects.create(year=year, date=date(2099, 1, 1), kind=CalendarDay.Kind.HOLIDAY, name="元旦")
     IssuanceRule.objects.get_or_create(kind="in_province", defaults={"count": 7, "unit": "working_days"})
     DeadlineRecompute.objects.create(reason="calendar changed", requested_at=now)
+    OutboxMessage.objects.create(
+        key="confirmation:1", kind="confirmation", reference="BOOK000001", phone="13812345678", text="…", created_at=now
+    )
     superuser = User.objects.create_superuser("root", password="pw")
     application = ApplicationFactory.create(office=office, service=service)
     ApplicationEvent.objects.create(application=application, status=Application.Status.ACCEPTED, at=now, by=superuser)
