@@ -399,8 +399,16 @@ class OutboxMessageAdmin(ReadOnly, admin.ModelAdmin[OutboxMessage]):
     list_display = ["created_at", "kind", "reference", "masked_phone", "sent_at", "attempts", "last_error"]
     list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter)]
     search_fields = ["=reference"]
-    fields = ["created_at", "kind", "reference", "masked_phone", "shown_text", "sent_at", "attempts", "last_error"]
-    readonly_fields = fields
+    fields = readonly_fields = [
+        "created_at",
+        "kind",
+        "reference",
+        "masked_phone",
+        "shown_text",
+        "sent_at",
+        "attempts",
+        "last_error",
+    ]
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return covers_bureau(request)

@@ -1,5 +1,6 @@
 """The outbox: every SMS is a row first; senders claim it with a lease, send, mark it sent."""
 
+from collections.abc import Iterator
 from datetime import timedelta
 from unittest import mock
 
@@ -19,7 +20,7 @@ def queue(key: str = "confirmation:1") -> OutboxMessage:
 
 
 @pytest.fixture
-def sent(settings) -> list[tuple[str, str, str]]:
+def sent(settings) -> Iterator[list[tuple[str, str, str]]]:
     """What the SMS gateway received."""
     received: list[tuple[str, str, str]] = []
     with mock.patch("bureau.sms.ConsoleBackend.send", side_effect=lambda *args: received.append(args)):
@@ -57,10 +58,12 @@ def test_a_failed_send_is_kept_and_tried_again_after_a_growing_pause(sent) -> No
     with mock.patch("bureau.sms.ConsoleBackend.send", side_effect=OSError("gateway down")):
         assert services.message_deliver(message_id=message.pk) is False
         message.refresh_from_db()
+        assert message.lease_until is not None
         first_pause = message.lease_until - timezone.now()
         assert services.message_deliver(message_id=message.pk, now=message.lease_until) is False
     message.refresh_from_db()
     assert (message.attempts, message.sent_at, message.last_error) == (2, None, "OSError: gateway down")
+    assert message.lease_until is not None
     assert message.lease_until - timezone.now() > first_pause  # 30 s, then 60 s
     assert services.messages_deliver_pending(now=message.lease_until) == 1
     assert len(sent) == 1
