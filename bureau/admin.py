@@ -399,16 +399,8 @@ class OutboxMessageAdmin(ReadOnly, admin.ModelAdmin[OutboxMessage]):
     list_display = ["created_at", "kind", "reference", "masked_phone", "sent_at", "attempts", "last_error"]
     list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter)]
     search_fields = ["=reference"]
-    fields = readonly_fields = [
-        "created_at",
-        "kind",
-        "reference",
-        "masked_phone",
-        "shown_text",
-        "sent_at",
-        "attempts",
-        "last_error",
-    ]
+    readonly_fields = ["created_at", "kind", "reference", "masked_phone", "shown_text", "sent_at", "attempts"]
+    fields = [*readonly_fields, "last_error"]
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return covers_bureau(request)
