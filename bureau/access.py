@@ -6,12 +6,13 @@ from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
 
 from bureau import selectors
 from bureau.models import StaffMember
+from bureau.ratelimit import client_address, retry_after
 
 View = Callable[..., HttpResponse]
 
@@ -48,3 +49,16 @@ def with_retry_after(response: HttpResponse, wait: int | None) -> HttpResponse:
     if wait is not None:
         response["Retry-After"] = str(wait)
     return response
+
+
+def login_attempts_limited(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """A login view whose POSTs count against `login-address` (bureau/ratelimit.py): a 429
+    page with Retry-After once a client address is over it, whatever the password."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method == "POST" and (wait := retry_after("login-address", client_address(request))):
+            return with_retry_after(render(request, "429.html", {"wait": wait}, status=429), wait)
+        return view(request, *args, **kwargs)
+
+    return wrapped

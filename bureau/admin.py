@@ -35,9 +35,6 @@ from bureau.models import (
 )
 from bureau.redaction import redact
 
-admin.site.site_header = _("Exit-entry bureau configuration")
-admin.site.site_title = _("Exit-entry bureau")
-
 
 def is_supervisor(request: HttpRequest) -> bool:
     if not hasattr(request, "_bureau_role"):

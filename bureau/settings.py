@@ -57,7 +57,7 @@ if PRODUCTION:
         SECURE_HSTS_SECONDS = 31536000
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "bureau.admin_apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Before anything reads the request: an unreadable charset or an oversized body is a 400.
+    "bureau.middleware.unreadable_requests_refused",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from appointments import api as booking_api
 from appointments import views as booking_views
 from bureau import api, views
+from bureau.access import login_attempts_limited
 from bureau.dashboards import views as dashboard_views
 from bureau.forms import date_out_of_range
 
@@ -70,6 +71,7 @@ urlpatterns = [
     path("applications/<ref:reference>/", views.application_detail, name="application-detail"),
     path("applications/<ref:reference>/status/", views.application_status, name="application-status"),
     path("book/", booking_views.office_list, name="book"),
+    path("book/lost-link/", booking_views.lost_link, name="booking-lost-link"),
     path("book/<ref:code>/", booking_views.book, name="book-office"),
     path("book/manage/<ref:reference>/<ref:token>/", booking_views.manage, name="booking-manage"),
     path("book/manage/<ref:reference>/<ref:token>/cancel/", booking_views.cancel, name="booking-cancel"),
@@ -78,7 +80,7 @@ urlpatterns = [
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("dashboard/offices/<ref:code>/", dashboard_views.office_day, name="office-day-today"),
     path("dashboard/offices/<ref:code>/<date:day>/", dashboard_views.office_day, name="office-day"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", login_attempts_limited(auth_views.LoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", views.healthz, name="healthz"),
