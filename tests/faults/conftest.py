@@ -148,7 +148,12 @@ def clock() -> Iterator[Callable[[datetime], None]]:
 
 # --- servers as `make run` starts them ------------------------------------------------------
 
-PREPARE = [["migrate", "--no-input"], ["seed_calendar"], ["load_demo"], ["load_demo_bookings"]]
+# What `make data` runs before `make run` serves, in one process (the commands, in order).
+PREPARE = (
+    "import django; django.setup(); from django.core.management import call_command; "
+    "call_command('migrate', interactive=False); call_command('seed_calendar'); "
+    "call_command('load_demo'); call_command('load_demo_bookings')"
+)
 
 
 def server_env(database_url: str, **extra: str) -> dict[str, str]:
@@ -161,18 +166,17 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
 
 
 def prepare_database(database_url: str, log: Path) -> None:
-    """What `make data` does before `make run` serves: migrate, seed, demo data."""
+    """Migrate, seed the calendar, load the demo data and today's demo bookings."""
     with log.open("ab") as out:
-        for command in PREPARE:
-            subprocess.run(  # noqa: S603
-                [sys.executable, "manage.py", *command],
-                cwd=BASE_DIR,
-                env=server_env(database_url),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                check=True,
-                timeout=120,
-            )
+        subprocess.run(  # noqa: S603
+            [sys.executable, "-c", PREPARE],
+            cwd=BASE_DIR,
+            env={**server_env(database_url), "DJANGO_SETTINGS_MODULE": "bureau.settings"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=True,
+            timeout=120,
+        )
 
 
 @pytest.fixture(scope="session")
