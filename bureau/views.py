@@ -54,8 +54,12 @@ def applicant_status(request: HttpRequest) -> HttpResponse:
         context["application"] = application
         context["masked_name"] = mask_name(application.applicant_name) if application else ""
         context["not_found"] = application is None
-        # The ID number is not echoed back into the page.
-        context["form"] = ApplicantStatusForm(initial={"reference": form.cleaned_data["reference"]})
+        # The ID number is not echoed back into the page: its box is empty, with a note of
+        # the masked number entered, when nothing matched.
+        initial = {"reference": form.cleaned_data["reference"]}
+        if application is None:
+            initial["id_number"] = form.cleaned_data["id_number"]
+        context["form"] = ApplicantStatusForm(initial=initial)
     return render(request, "bureau/applicant_status.html", context)
 
 
