@@ -1,0 +1,212 @@
+"""Accessibility guard: axe-core (bundled by axe-playwright-python) finds no violation on any
+page, in zh-Hans and English, at phone size.
+
+PAGES is the one list of pages: a path (its {placeholders} filled from the demo world below)
+and the role to sign in as. A page added to the URL configuration that is neither in PAGES
+nor in NOT_PAGES fails test_every_page_is_checked, so it joins the list when it is made.
+Every page leaves a screenshot, /tmp/shots/a11y-<language>-<page>.png."""
+
+from dataclasses import dataclass
+from datetime import time, timedelta
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
+from django.test import Client
+from django.urls import URLPattern, get_resolver
+from django.utils import timezone
+from playwright.sync_api import Page
+from pytest_django.live_server_helper import LiveServer
+
+from appointments import selectors as booking_selectors
+from appointments import services as booking_services
+from appointments.models import Slot, SlotTemplate
+from appointments.services import OFFICE_TZ
+from bureau.models import Office, OpeningSession, Service
+from tests.e2e.helpers import save_shot
+from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, clerk, supervisor
+
+
+@dataclass(frozen=True)
+class Checked:
+    name: str  # the URL name in bureau/urls.py
+    path: str  # with {placeholders} from the world
+    role: str | None = None  # None (anonymous), "clerk" or "supervisor"
+    label: str = ""  # when one URL name is checked in more than one state
+    # Fields to fill (CSS selector, value) before pressing the form's main button: the page
+    # is then checked as it comes back, with its errors.
+    fill: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name
+
+
+PAGES = [
+    Checked("home", "/"),
+    Checked("book", "/book/"),
+    Checked("book-office", "/book/XH/?service={service}&date={day}", label="book-office-slots"),
+    Checked("book-office", "/book/FY/", label="book-office-walk-in"),
+    Checked(
+        "book-office",
+        "/book/XH/?service={service}&date={day}",
+        label="book-office-errors",
+        fill=(("#id_id_number", "330106199001011234"), ("#id_phone", "123")),
+    ),
+    Checked("booking-manage", "/book/manage/{reference}/{token}/?new=1"),
+    Checked("booking-lost-link", "/book/lost-link/"),
+    Checked(
+        "booking-lost-link",
+        "/book/lost-link/",
+        label="booking-lost-link-errors",
+        fill=(("#id_reference", "预约号"), ("#id_id_number", "33010619900101123X")),
+    ),
+    Checked("deadlines-page", "/deadlines/"),
+    Checked("deadlines-page", "/deadlines/?accepted_on=2026-12-28&residency=in_province", label="deadlines-result"),
+    Checked("applicant-status", "/status/"),
+    Checked(
+        "applicant-status",
+        "/status/",
+        label="applicant-status-not-found",
+        fill=(("#id_reference", "NOSUCHREF1"), ("#id_id_number", "33010619900101123X")),
+    ),
+    Checked("login", "/accounts/login/"),
+    Checked(
+        "login", "/accounts/login/", label="login-errors", fill=(("#id_username", "nobody"), ("#id_password", "wrong"))
+    ),
+    Checked("application-list", "/applications/", "clerk"),
+    Checked("application-accept", "/applications/new/", "clerk"),
+    Checked(
+        "application-accept",
+        "/applications/new/",
+        "clerk",
+        label="application-accept-errors",
+        fill=(("#id_id_number", "330106199001011234"),),
+    ),
+    Checked("application-detail", "/applications/{application}/", "clerk"),
+    Checked("dashboard", "/dashboard/", "supervisor"),
+    Checked("office-day-today", "/dashboard/offices/XH/", "supervisor"),
+    Checked("office-day", "/dashboard/offices/XH/{day}/", "supervisor"),
+    Checked("404", "/no-such-page/"),
+]
+
+# URL names that are no page of ours to check, and why.
+NOT_PAGES = {
+    "staff-home": "redirects to the applications or the dashboard",
+    "application-status": "POST only (a status button)",
+    "booking-cancel": "POST only",
+    "booking-reschedule": "POST only",
+    "booking-ics": "a calendar file",
+    "logout": "POST only",
+    "healthz": "JSON",
+    "schema": "the OpenAPI schema (YAML)",
+    "api-docs": "Swagger UI, a third-party page",
+}
+LANGUAGES = ["zh-hans", "en"]
+
+
+@pytest.fixture
+def world(official_calendar: None, issuance_rules: None) -> dict[str, Any]:
+    """A dual-track office XH with slots (student places on working days), a walk-in office,
+    a booking, an application, a clerk and a supervisor of XH."""
+    office: Office = OfficeFactory.create(
+        code="XH", mode=Office.Mode.DUAL_TRACK, name_zh="西湖出入境接待大厅", name_en="West Lake Exit-Entry Hall"
+    )
+    walk_in: Office = OfficeFactory.create(
+        code="FY", mode=Office.Mode.WALK_IN_ONLY, name_zh="富阳区出入境接待大厅", name_en="Fuyang District Hall"
+    )
+    for each in (office, walk_in):
+        for kind, closes in ((OpeningSession.DayKind.WEEKDAY, 17), (OpeningSession.DayKind.WEEKEND, 12)):
+            OpeningSession.objects.create(office=each, day_kind=kind, opens_at=time(9), closes_at=time(closes))
+    service: Service = ServiceFactory.create(code="passport-first")
+    for kind, student in ((OpeningSession.DayKind.WEEKDAY, 1), (OpeningSession.DayKind.WEEKEND, 0)):
+        template = SlotTemplate.objects.create(
+            office=office,
+            day_kind=kind,
+            starts_at=time(9),
+            ends_at=time(10),
+            slot_minutes=30,
+            general_quota=3,
+            student_quota=student,
+        )
+        template.services.set([service])
+    booking_services.slots_generate()
+    slot = Slot.objects.filter(office=office, student_quota__gt=0).order_by("starts_at").first()
+    assert slot is not None
+    booking = booking_services.booking_create(
+        office=office,
+        service=service,
+        start=slot.starts_at,
+        name="王小晶",
+        id_number="33010619900101123X",
+        phone="13812345678",
+    )
+    today = timezone.localdate(timezone=OFFICE_TZ)
+    application = ApplicationFactory.create(
+        office=office, service=service, accepted_on=today, due_on=today + timedelta(days=9)
+    )
+    return {
+        "service": service.pk,
+        "day": timezone.localtime(slot.starts_at, OFFICE_TZ).date().isoformat(),
+        "reference": booking.reference,
+        "token": booking_selectors.booking_token(booking.reference),
+        "application": application.reference,
+        "users": {"clerk": clerk(office), "supervisor": supervisor(office)},
+    }
+
+
+def _sign_in(page: Page, live_server: LiveServer, user: Any) -> None:
+    client = Client()
+    client.force_login(user)
+    page.context.clear_cookies()
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+
+
+def _report(violations: list[tuple[str, str, dict[str, Any]]]) -> str:
+    lines = [f"{len(violations)} accessibility violation(s):"]
+    for title, language, violation in violations:
+        lines.append(f"\n[{language}] {title}: {violation['id']} ({violation['impact']}) {violation['help']}")
+        lines.append(f"    {violation['helpUrl']}")
+        for node in violation["nodes"]:
+            lines.append(f"    - {', '.join(map(str, node['target']))}: {node['html'][:200]}")
+            lines.append(f"      {node.get('failureSummary', '')}".replace("\n", " "))
+    return "\n".join(lines)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_accessibility_violations(live_server: LiveServer, page: Page, world: dict[str, Any], language: str):
+    axe = Axe()
+    violations: list[tuple[str, str, dict[str, Any]]] = []
+    signed_in_as: str | None = "?"
+    for checked in sorted(PAGES, key=lambda c: c.role or ""):
+        if checked.role != signed_in_as:
+            if checked.role is None:
+                page.context.clear_cookies()
+            else:
+                _sign_in(page, live_server, world["users"][checked.role])
+            page.context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+            signed_in_as = checked.role
+        page.goto(live_server.url + checked.path.format(**world))
+        if checked.fill:
+            for selector, value in checked.fill:
+                page.locator(selector).fill(value)
+            with page.expect_navigation():
+                page.locator("main form button.primary").click()
+        assert page.locator("html").get_attribute("lang") == language, checked.title
+        assert page.locator("main h1").count() >= 1, f"{checked.title}: no heading (signed in? {checked.role})"
+        results = axe.run(page)
+        violations += [(checked.title, language, v) for v in results.response["violations"]]
+        save_shot(page, f"a11y-{language}-{checked.title}")
+    assert not violations, _report(violations)
+
+
+def test_every_page_is_checked() -> None:
+    """Each named page of the URL configuration is in PAGES or, with a reason, in NOT_PAGES."""
+    names = {p.name for p in get_resolver().url_patterns if isinstance(p, URLPattern) and p.name}
+    unchecked = sorted(names - {c.name for c in PAGES} - set(NOT_PAGES))
+    assert unchecked == [], f"pages missing from PAGES in {__name__} (or, with a reason, NOT_PAGES): {unchecked}"
+    assert sorted({c.name for c in PAGES if c.name != "404"} - names) == [], "PAGES names a URL that is gone"
