@@ -440,7 +440,7 @@ def main() -> None:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.bench.settings",
             "DATABASE_URL": dsn,
-            "BOOKING_RATE_LIMITS": "off",
+            "RATE_LIMITS": "off",
             "DEBUG": "0",
             "DJANGO_LOG_LEVEL": "ERROR",  # a 409 is the expected answer, not worth a log line
         }
