@@ -163,6 +163,7 @@ EXPECTED: dict[str, dict[str, dict[str, Outcome]]] = {
     "deadlines-page": {"GET": everyone(200)},
     "applicant-status": {"GET": everyone(200), "POST": everyone(200)},
     "book": {"GET": everyone(200)},
+    "booking-lost-link": {"GET": everyone(200), "POST": everyone(200)},  # the same answer, match or not
     "book-office": {"GET": everyone(200), "POST": everyone(Redirect("/book/manage/"))},
     "healthz": {"GET": everyone(200)},
     "schema": {"GET": everyone(200)},
