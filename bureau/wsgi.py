@@ -5,8 +5,11 @@ from importlib import import_module
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
+from bureau.middleware import readable_charsets_only
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bureau.settings")
-application = get_wsgi_application()
+# A Content-Type charset Django cannot decode with is taken out before it builds the request.
+application = readable_charsets_only(get_wsgi_application())
 
 # Import every view now rather than on the first request, then take all that is loaded out
 # of the collector's reach: it lives as long as the process, and a full collection would
