@@ -31,6 +31,13 @@ class JSONParser(parsers.JSONParser):
             raise exceptions.ParseError(_("The request body is not valid JSON.")) from exc
 
 
+def _sendable(message: Any) -> str:
+    """A message as text that can be encoded: a lone surrogate a client sent (a JSON escape
+    such as \\ud800) comes back in a message that repeats the value ('"\\ud800" is not a
+    valid choice.'), and UTF-8 cannot encode it, so the answer would be a 500."""
+    return str(message).encode("utf-8", "replace").decode("utf-8")
+
+
 def _first_code(codes: Any) -> str:
     while isinstance(codes, list | dict):
         if not codes:
@@ -66,13 +73,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     fields: dict[str, list[str]] = {}
     if isinstance(exc.detail, dict):
         for name, messages in exc.detail.items():
-            fields[name] = [str(m) for m in messages] if isinstance(messages, list) else [str(messages)]
+            fields[name] = [_sendable(m) for m in (messages if isinstance(messages, list) else [messages])]
         general = fields.pop("non_field_errors", None)
         detail = general[0] if general else _("Some fields are not valid.")
     elif isinstance(exc.detail, list):
-        detail = str(exc.detail[0]) if exc.detail else _("The request is not valid.")
+        detail = _sendable(exc.detail[0]) if exc.detail else _("The request is not valid.")
     else:
-        detail = str(exc.detail)
+        detail = _sendable(exc.detail)
     if domain_code:
         code = domain_code
     elif isinstance(exc, exceptions.ValidationError):
