@@ -26,6 +26,8 @@ class DateTimeInRange(serializers.DateTimeField):
     def to_internal_value(self, value: Any) -> datetime:
         try:
             moment = super().to_internal_value(value)
+        except OverflowError as exc:  # DRF's check of a time without an offset (year 1) overflows
+            raise serializers.ValidationError(out_of_range_message(), code="out_of_range") from exc
         except serializers.ValidationError as exc:
             if exc.get_codes() == ["overflow"]:
                 raise serializers.ValidationError(out_of_range_message(), code="out_of_range") from exc
