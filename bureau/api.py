@@ -66,6 +66,9 @@ class TokenObtain(ObtainAuthToken):
     domain_errors = {"POST": (429,)}
 
     renderer_classes = ObtainAuthToken.renderer_classes[-1:]
+    # DRF's view names its own parsers, among them its JSON parser, which lets a body nested
+    # deeper than the recursion limit crash (a 500); the API's parsers answer it with a 400.
+    parser_classes = APIView.parser_classes
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         guard("login-address", client_address(request))
@@ -118,13 +121,19 @@ class ApplicationSerializer(serializers.ModelSerializer[Application]):
         return mask_id_number(application.id_number)
 
 
+class CodeRelatedField(serializers.SlugRelatedField[Any]):
+    """A row named by its code, looked up only if the code is text: the ORM walks a list
+    given as a lookup value recursively, and one nested 500 deep crashes it (a 500)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class ApplicationAcceptInput(serializers.Serializer[None]):
-    office: serializers.SlugRelatedField[Office] = serializers.SlugRelatedField(
-        slug_field="code", queryset=Office.objects.all()
-    )
-    service: serializers.SlugRelatedField[Service] = serializers.SlugRelatedField(
-        slug_field="code", queryset=Service.objects.all()
-    )
+    office: serializers.SlugRelatedField[Office] = CodeRelatedField(slug_field="code", queryset=Office.objects.all())
+    service: serializers.SlugRelatedField[Service] = CodeRelatedField(slug_field="code", queryset=Service.objects.all())
     applicant_name = serializers.CharField(max_length=60)
     id_number = serializers.CharField(max_length=32)
     expedited = serializers.BooleanField(default=False)
