@@ -190,6 +190,15 @@ def api_client(**headers: str) -> HeaderClient:
     return HeaderClient(headers)
 
 
+def page_client(user: User | None = None) -> Client:
+    """A client with its own cookies (a session, the CSRF cookie) on the shared handler."""
+    client = Client(raise_request_exception=False)
+    client.handler = HeaderClient._client().handler
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
 @dataclass
 class WSGIAnswer:
     status_code: int
