@@ -55,7 +55,9 @@ class SlotChoiceForm(forms.Form):
 
 
 class ApplicantForm(forms.Form):
-    start = DateTimeInRangeField(label=_("Time"), error_messages={"required": _("Choose a time.")})
+    start = DateTimeInRangeField(
+        label=pgettext_lazy("appointment", "Time"), error_messages={"required": _("Choose a time.")}
+    )
     channel = forms.ChoiceField(
         label=_("Session"),
         choices=[(Channel.GENERAL.value, _("General")), (Channel.STUDENT.value, _("Student session"))],

@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django.forms.renderers import BaseRenderer
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
@@ -21,7 +22,8 @@ LATEST_DATE = date(2099, 12, 31)
 
 
 def out_of_range_message() -> str:
-    return str(_("Give a date between %(first)s and %(last)s.") % {"first": EARLIEST_DATE, "last": LATEST_DATE})
+    first, last = date_format(EARLIEST_DATE, "DATE_FORMAT"), date_format(LATEST_DATE, "DATE_FORMAT")
+    return str(_("Give a date between %(first)s and %(last)s.") % {"first": first, "last": last})
 
 
 def date_out_of_range(value: date) -> str | None:

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language, pgettext_lazy
+from django.utils.translation import get_language, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -254,7 +254,14 @@ class IssuanceRule(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.count} {self.get_unit_display()}"
+        return _("%(case)s: %(duration)s") % {"case": self.get_kind_display(), "duration": self.duration}
+
+    @property
+    def duration(self) -> str:
+        """ "7 working days" / "7个工作日", as people say it."""
+        if self.unit == self.Unit.WORKING_DAYS:
+            return ngettext("%(n)d working day", "%(n)d working days", self.count) % {"n": self.count}
+        return ngettext("%(n)d calendar day", "%(n)d calendar days", self.count) % {"n": self.count}
 
 
 class Residency(models.TextChoices):

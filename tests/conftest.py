@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
+from django.utils import translation
 from pytest_django.fixtures import SettingsWrapper
 
 from bureau import ratelimit, services
@@ -45,6 +46,13 @@ def _fast_and_eager(settings: SettingsWrapper) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Celery reads its configuration from Django's settings as they are at each access.
     settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> None:
+    """A request or test that switched language leaves it active in the thread: each test
+    starts in the site's default language."""
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)
