@@ -307,10 +307,9 @@ def test_our_msgids_do_not_change_django_s_own_translations(messages: list[Entry
     clashes = []
     for entry in messages:
         ours = entry.msgstr[0]
+        key = entry.mo_key if entry.msgid_plural is None else (entry.mo_key.split("\x00")[0], 0)
         for catalogue in catalogues:
-            theirs = catalogue._catalog.get(
-                entry.mo_key if entry.msgid_plural is None else (entry.mo_key.split("\x00")[0], 0)
-            )  # type: ignore[attr-defined]
+            theirs = catalogue._catalog.get(key)  # type: ignore[attr-defined]
             if theirs is not None and theirs != ours:
                 clashes.append(f"{entry}: ours {ours!r}, Django's {theirs!r}")
     assert not clashes, "give these a context:\n" + "\n".join(clashes)
