@@ -17,3 +17,12 @@ graceful_timeout = 10
 accesslog = "-"
 # The access log without the secret of manage links (bureau/redaction.py).
 logger_class = "bureau.redaction.AccessLogger"
+
+
+def post_worker_init(worker: object) -> None:
+    """Ctrl-C reaches every process of the terminal's group: a worker that handled it too,
+    beside its master's own stop signal, could hang until the graceful timeout. Workers
+    leave SIGINT to the master."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -122,3 +122,40 @@ def test_wsgi_worker_loads_every_view_then_freezes_it_out_of_the_collector() -> 
         check=True,
     )
     assert done.stdout.split() == ["True", "True"]
+
+
+@pytest.mark.parametrize(("answer", "alive"), [(200, True), (503, True), (None, False)])
+def test_web_health_check_is_alive_while_it_answers_even_503(answer: int | None, alive: bool) -> None:
+    """/healthz says 503 while Redis is down, and the web still serves: the container's
+    health check must not call it unhealthy for that, only for not answering."""
+    import http.server
+    import threading
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    script = compose["services"]["web"]["healthcheck"]["test"][-1]
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(answer or 200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Health)
+    port = server.server_address[1]
+    if answer is None:
+        server.server_close()  # nothing listens there
+    else:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        done = subprocess.run(  # noqa: S603 - the compose file's own check
+            [sys.executable, "-c", script.replace("localhost:8000", f"127.0.0.1:{port}")],
+            capture_output=True,
+            timeout=20,
+            check=False,
+        )
+    finally:
+        if answer is not None:
+            server.shutdown()
+    assert (done.returncode == 0) is alive
