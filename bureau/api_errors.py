@@ -8,7 +8,6 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, parsers, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from bureau.services import Conflict, DomainError, NotAllowed
 
@@ -67,6 +66,11 @@ def error_body(code: str, detail: str, fields: dict[str, list[str]] | None = Non
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     domain_code = exc.code if isinstance(exc, DomainError) else None
     exc = _as_api_exception(exc)
+    # Imported here: rest_framework.views reads DEFAULT_PARSER_CLASSES, which names this
+    # module's JSONParser, so importing it at the top made this module importable only
+    # after rest_framework.views (`import bureau.views` first failed with ImportError).
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response
