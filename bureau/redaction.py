@@ -7,19 +7,39 @@ console SMS backend."""
 import logging
 import re
 from typing import Any
+from urllib.parse import unquote
 
 from gunicorn.glogging import Logger
 
 # /book/manage/<reference>/<token>/...: the reference stays (staff look bookings up by it).
-MANAGE_LINK_SECRET = re.compile(r"(/book/manage/[^/\s?#]+/)[^/\s?#\"]+")
+# Any case and doubled slashes: the token is the same secret in a link mistyped that way.
+MANAGE_LINK_SECRET = re.compile(r"(/book/+manage/+[^/\s?#]+/+)[^/\s?#\"]+", re.IGNORECASE)
 # ?id_number=..., &phone__exact=..., and the same names inside other parameters.
 PERSONAL_QUERY_VALUE = re.compile(r"((?:^|[?&;\s])[\w.]*(?:id_number|phone)(?:__exact)?=)[^&;#\s\"]*")
 REDACTED = "[secret]"
+# Percent-escapes undone at most this often (a link escaped twice, as a parameter of a link).
+UNESCAPE_ROUNDS = 3
+
+
+def _redact_plain(text: str) -> str:
+    text = MANAGE_LINK_SECRET.sub(rf"\g<1>{REDACTED}", text)
+    return PERSONAL_QUERY_VALUE.sub(rf"\g<1>{REDACTED}", text)
 
 
 def redact(text: str) -> str:
-    text = MANAGE_LINK_SECRET.sub(rf"\g<1>{REDACTED}", text)
-    return PERSONAL_QUERY_VALUE.sub(rf"\g<1>{REDACTED}", text)
+    """The text with every secret in it taken out. A link written with percent-escapes (%2F
+    for its slashes, as a parameter of another link, or a request line that escapes its
+    letters, which gunicorn decodes for Django) is one too: the text is then given with the
+    escapes undone and its secrets out."""
+    cleaned = decoded = _redact_plain(text)
+    for _ in range(UNESCAPE_ROUNDS):
+        if "%" not in decoded:
+            break
+        decoded = unquote(decoded)
+        redacted = _redact_plain(decoded)
+        if redacted != decoded:  # the escapes hid a secret
+            cleaned = decoded = redacted
+    return cleaned
 
 
 class RedactSecrets(logging.Filter):
