@@ -10,12 +10,17 @@ from django.utils.translation import gettext as _
 
 # Unicode categories refused in single-line text: controls (Cc: NUL, newline, tab, ...),
 # format characters (Cf: bidi overrides and isolates, zero-width joiners, BOM), surrogates
-# (Cs: only a broken encoder sends one), private use (Co) and unassigned code points (Cn).
-REFUSED_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn"}
+# (Cs: only a broken encoder sends one), private use (Co), unassigned code points (Cn), and
+# the line and paragraph separators (Zl U+2028, Zp U+2029), line breaks as much as newline.
+REFUSED_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+# Letters and marks that are drawn as nothing (Unicode's default-ignorable ones outside the
+# categories above): the Hangul fillers make a name that looks blank, the combining grapheme
+# joiner and the Khmer inherent vowels an invisible difference between two names.
+INVISIBLE = {"\u034f", "\u115f", "\u1160", "\u17b4", "\u17b5", "\u3164", "\uffa0"}
 
 
 def has_hidden_characters(value: str) -> bool:
-    return any(unicodedata.category(char) in REFUSED_CATEGORIES for char in value)
+    return any(unicodedata.category(char) in REFUSED_CATEGORIES or char in INVISIBLE for char in value)
 
 
 def hidden_characters_problem(value: str, *, label: str) -> str | None:
