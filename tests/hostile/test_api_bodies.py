@@ -193,7 +193,23 @@ def test_numbers_and_booleans_never_crash_or_half_write(operation: Operation, fi
 
 HIDDEN_CHARACTERS = "%(field)s contains control or invisible characters; please type it again."
 NULL_CHARACTER = "Null characters are not allowed."  # DRF's own check comes first
-HIDDEN = ["\x00", "\x07", "\n", "\t", "\x1b", "\u202e", "\u2066", "\u200f", "\u200b", "\ufeff", "\u2060"]
+HIDDEN = [
+    "\x00",
+    "\x07",
+    "\n",
+    "\t",
+    "\x1b",
+    "\u202e",
+    "\u2066",
+    "\u200f",
+    "\u200b",
+    "\ufeff",
+    "\u2060",
+    "\u2028",
+    "\u2029",
+    "\u3164",
+    "\u034f",
+]
 # The free text a person types that is kept, shown and printed: names, school, proof, reasons, notes.
 FREE_TEXT = {
     "POST /api/v1/bookings/": ("name", "school", "student_proof"),

@@ -41,7 +41,22 @@ BAD_MOMENTS = [
     "0001-01-01 00:00",
     "2100-01-01T09:00:00+08:00",
 ]
-HIDDEN = ["\x00", "\x07", "\n", "\t", "\x1b", "\u202e", "\u2066", "\u200f", "\u200b", "\ufeff"]
+HIDDEN = [
+    "\x00",
+    "\x07",
+    "\n",
+    "\t",
+    "\x1b",
+    "\u202e",
+    "\u2066",
+    "\u200f",
+    "\u200b",
+    "\ufeff",
+    "\u2028",
+    "\u2029",
+    "\u3164",
+    "\u034f",
+]
 HIDDEN_CHARACTERS = "%(field)s contains control or invisible characters; please type it again."
 
 
