@@ -10,6 +10,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 
 from tests.hostile.conftest import (
@@ -351,3 +352,29 @@ def test_session_cookie_with_a_nul_is_no_session(world: World) -> None:
     page = api.get("/staff/")
     assert page.status_code == 302
     assert api.get("/").status_code == 200
+
+
+# --- too many of anything -------------------------------------------------------------------
+
+MANY_FIELDS = "&".join(f"f{n}=1" for n in range(1_500))  # DATA_UPLOAD_MAX_NUMBER_FIELDS is 1,000
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.id)
+def test_too_many_query_fields_form_fields_or_files_is_400(operation: Operation, world: World) -> None:
+    """Django's limits on fields and files (a SuspiciousOperation) answer 400 in the error
+    shape, whether the query, a form or a multipart body carries them."""
+    before = fingerprint()
+    client = api_client(**request_headers(operation, world))
+    url = operation.url(world) + (QUERY.get(operation.id) or "?") + "&" + MANY_FIELDS
+    answers = [client.generic(operation.method, url)]
+    if operation.method == "POST":
+        files = {f"f{n}": SimpleUploadedFile(f"{n}.txt", b"x") for n in range(150)}  # the limit is 100
+        answers += [
+            client.generic("POST", operation.url(world), MANY_FIELDS, "application/x-www-form-urlencoded"),
+            client.post(operation.url(world), {**VALID_BODY[operation.id](world), **files}),
+        ]
+    for response in answers:
+        answer = error_body(response, 400)
+        assert answer["code"] == "bad_request"
+        assert answer["detail"] == in_language("zh-hans", "The request is not valid.")
+    assert fingerprint() == before

@@ -261,6 +261,15 @@ HOSTILE_VALUES = {
 }
 
 
+HTMX_GARBAGE = {
+    "hx-request": "true",
+    "hx-target": "x" * 10_000,
+    "hx-current-url": "javascript:alert(1)",
+    "hx-trigger": "\x1b",
+    "hx-boosted": "maybe",
+}
+
+
 def page_routes() -> list[Any]:
     routes = []
 
@@ -301,6 +310,7 @@ def test_every_page_takes_a_hostile_form_and_query_without_a_500(
             client.post(
                 path, urlencode(HOSTILE_VALUES), "application/x-www-form-urlencoded", headers={"accept-language": "en"}
             ),
+            client.get(path, HOSTILE_VALUES, headers=HTMX_GARBAGE),
         ):
             assert response.status_code < 500, (name, actor, response.status_code)
 
