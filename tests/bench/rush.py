@@ -318,6 +318,8 @@ def start_pool(
             f"-n{nice}",
             str(ROOT / ".venv/bin/gunicorn"),
             "bureau.wsgi:application",
+            "--config=gunicorn.conf.py",  # as make run and the compose file serve
+            "--access-logfile=/dev/null",  # formatted (redacted) as in production, not printed
             f"--bind=127.0.0.1:{port}",
             "--worker-class=gthread",
             f"--workers={workers}",
