@@ -1,8 +1,9 @@
-from datetime import date
+from datetime import date, time
 
 import factory
 from django.contrib.auth.models import User
 
+from appointments.models import SlotTemplate
 from bureau.models import Application, Office, Residency, Service, StaffMember
 
 
@@ -73,3 +74,14 @@ def bureau_wide_supervisor(**kwargs: str) -> User:
     user = supervisor(**kwargs)
     StaffMember.objects.filter(user=user).update(bureau_wide=True)
     return user
+
+
+def nine_to_ten(office: Office, *services: Service, day_kind: str = "weekday", **quotas: int) -> SlotTemplate:
+    """A template of two half-hour slots, 09:00 and 09:30, for `services` (quotas: general 3,
+    the others 0, unless given)."""
+    quotas = {"general_quota": 3, "student_quota": 0, "enterprise_quota": 0, "emergency_quota": 0, **quotas}
+    template = SlotTemplate.objects.create(
+        office=office, day_kind=day_kind, starts_at=time(9), ends_at=time(10), slot_minutes=30, **quotas
+    )
+    template.services.set(services)
+    return template

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 from unittest import mock
 from zoneinfo import ZoneInfo
@@ -46,9 +46,9 @@ from rest_framework.authtoken.models import Token
 from appointments import selectors as booking_selectors
 from appointments import services as booking_services
 from appointments.api import BookingByToken
-from appointments.models import Booking, BookingPolicy, SlotTemplate
+from appointments.models import Booking, BookingPolicy
 from bureau.models import Application, Office, Service
-from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, clerk, supervisor
+from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, clerk, nine_to_ten, supervisor
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Wednesday 2 December 2026, 08:50 in Hangzhou: the booking below (09:00 that day) can be
@@ -297,18 +297,7 @@ def world(db: None) -> Iterator[World]:
         office = OfficeFactory.create(code="XH")
         other_office = OfficeFactory.create(code="GS")
         service = ServiceFactory.create(code="passport-first")
-        template = SlotTemplate.objects.create(
-            office=office,
-            day_kind="weekday",
-            starts_at=time(9),
-            ends_at=time(10),
-            slot_minutes=30,
-            general_quota=5,
-            student_quota=0,
-            enterprise_quota=0,
-            emergency_quota=0,
-        )
-        template.services.set([service])
+        nine_to_ten(office, service, general_quota=5)
         BookingPolicy.objects.get_or_create(pk=1, defaults={"hold_minutes": 30})
         booking_services.slots_generate(today=date(2026, 12, 1))
 

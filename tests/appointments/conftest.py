@@ -1,4 +1,4 @@
-from datetime import date, datetime, time
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from appointments.models import BookingPolicy, Slot, SlotTemplate
 from appointments.services import slots_generate
 from bureau.models import Office, Service
-from tests.factories import OfficeFactory, ServiceFactory
+from tests.factories import OfficeFactory, ServiceFactory, nine_to_ten
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 12, 1)  # a Tuesday
@@ -31,19 +31,7 @@ def service(db: None) -> Service:
 @pytest.fixture
 def template(office: Office, service: Service) -> SlotTemplate:
     """Weekdays 09:00-10:00 in half hours, 3 general places, 1 student place."""
-    template = SlotTemplate.objects.create(
-        office=office,
-        day_kind="weekday",
-        starts_at=time(9),
-        ends_at=time(10),
-        slot_minutes=30,
-        general_quota=3,
-        student_quota=1,
-        enterprise_quota=0,
-        emergency_quota=1,
-    )
-    template.services.set([service])
-    return template
+    return nine_to_ten(office, service, student_quota=1, emergency_quota=1)
 
 
 @pytest.fixture

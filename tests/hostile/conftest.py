@@ -9,7 +9,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 from unittest import mock
 from urllib.parse import unquote_to_bytes
@@ -28,10 +28,10 @@ from rest_framework.authtoken.models import Token
 
 from appointments import selectors as booking_selectors
 from appointments import services as booking_services
-from appointments.models import Booking, BookingPolicy, Slot, SlotTemplate
+from appointments.models import Booking, BookingPolicy, Slot
 from bureau.middleware import readable_charsets_only
 from bureau.models import Application, Office, Service
-from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, clerk, supervisor
+from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, clerk, nine_to_ten, supervisor
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 12, 1)  # a Tuesday; slots open from Wednesday 2 December
@@ -69,18 +69,7 @@ def world(db: None) -> Iterator[World]:
     with mock.patch("django.utils.timezone.now", return_value=NOW):
         office = OfficeFactory.create(code="XH")
         service = ServiceFactory.create(code="passport-first")
-        template = SlotTemplate.objects.create(
-            office=office,
-            day_kind="weekday",
-            starts_at=time(9),
-            ends_at=time(10),
-            slot_minutes=30,
-            general_quota=3,
-            student_quota=1,
-            enterprise_quota=0,
-            emergency_quota=0,
-        )
-        template.services.set([service])
+        nine_to_ten(office, service, student_quota=1)
         BookingPolicy.objects.get_or_create(pk=1, defaults={"hold_minutes": 30})
         booking_services.slots_generate(today=TODAY)
         booking = booking_services.booking_create(
