@@ -3,7 +3,7 @@
 import logging
 import secrets
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -283,11 +283,12 @@ def _send_deliver(message_id: int) -> None:
     deliver_message.delay(message_id)
 
 
-def message_deliver(*, message_id: int, now: datetime | None = None) -> bool:
+def message_deliver(*, message_id: int) -> bool:
     """Send one outbox message if it is unsent and nobody holds it; True if sent now. Claims
-    it with a conditional UPDATE (a lease), sends, then marks it sent; a failed send is kept
-    for a later try with a growing pause. No lock is held while the gateway is called."""
-    now = now or timezone.now()
+    it with a conditional UPDATE (a lease from this moment), sends, then marks it sent; a
+    failed send is kept for a later try after a growing pause. No lock is held while the
+    gateway is called."""
+    now = timezone.now()
     lease_until = now + MESSAGE_LEASE
     claimed = (
         OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True)
@@ -300,9 +301,8 @@ def message_deliver(*, message_id: int, now: datetime | None = None) -> bool:
     try:
         send_sms(message.phone, message.text, key=message.key)
     except Exception as exc:  # noqa: BLE001 - any failure of the gateway is retried later
-        pause = min(MESSAGE_RETRY_BASE * 2 ** (message.attempts - 1), MESSAGE_RETRY_MAX)
         OutboxMessage.objects.filter(pk=message_id, lease_until=lease_until).update(
-            lease_until=timezone.now() + pause, last_error=f"{type(exc).__name__}: {exc}"[:200]
+            lease_until=timezone.now() + retry_pause(message.attempts), last_error=f"{type(exc).__name__}: {exc}"[:200]
         )
         logger.warning("SMS %s not sent (attempt %d): %s", message.key, message.attempts, type(exc).__name__)
         return False
@@ -312,17 +312,30 @@ def message_deliver(*, message_id: int, now: datetime | None = None) -> bool:
     return True
 
 
-def messages_deliver_pending(*, now: datetime | None = None) -> int:
-    """Send every unsent message nobody holds (the safety net for lost requests and failed
-    sends); returns how many were sent."""
-    now = now or timezone.now()
+def retry_pause(attempts: int) -> timedelta:
+    """30 s after the first failure, doubling, at most an hour (the exponent is capped before
+    it can overflow a timedelta)."""
+    return min(MESSAGE_RETRY_BASE * 2 ** min(attempts - 1, 16), MESSAGE_RETRY_MAX)
+
+
+def messages_deliver_pending(*, batch: int = 200) -> int:
+    """Send the oldest unsent messages nobody holds (the safety net for lost requests and
+    failed sends); returns how many were sent. One message that cannot be sent, for any
+    reason, does not stop the others."""
+    now = timezone.now()
     pending = (
         OutboxMessage.objects.filter(sent_at__isnull=True)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
         .order_by("created_at")
         .values_list("pk", flat=True)
     )
-    return sum(message_deliver(message_id=pk, now=now) for pk in list(pending[:500]))
+    sent = 0
+    for pk in list(pending[:batch]):
+        try:
+            sent += message_deliver(message_id=pk)
+        except Exception:
+            logger.exception("outbox message %s could not be delivered", pk)
+    return sent
 
 
 # --- the official calendar --------------------------------------------------------------------

@@ -42,31 +42,86 @@ def test_a_message_is_sent_once_and_marked(sent) -> None:
     assert message.sent_at is not None
 
 
+def at(moment):
+    return mock.patch("django.utils.timezone.now", return_value=moment)
+
+
 def test_a_message_another_sender_holds_is_left_alone_until_its_lease_ends(sent) -> None:
     message = queue()
     now = timezone.now()
     OutboxMessage.objects.filter(pk=message.pk).update(lease_until=now + timedelta(seconds=30))
-    assert services.message_deliver(message_id=message.pk, now=now) is False
-    assert services.messages_deliver_pending(now=now) == 0
+    with at(now):
+        assert services.message_deliver(message_id=message.pk) is False
+        assert services.messages_deliver_pending() == 0
     assert sent == []
-    assert services.message_deliver(message_id=message.pk, now=now + timedelta(seconds=31)) is True  # it crashed
+    with at(now + timedelta(seconds=31)):  # the sender that held it crashed
+        assert services.message_deliver(message_id=message.pk) is True
     assert len(sent) == 1
 
 
 def test_a_failed_send_is_kept_and_tried_again_after_a_growing_pause(sent) -> None:
     message = queue()
+    now = timezone.now()
     with mock.patch("bureau.sms.ConsoleBackend.send", side_effect=OSError("gateway down")):
-        assert services.message_deliver(message_id=message.pk) is False
+        with at(now):
+            assert services.message_deliver(message_id=message.pk) is False
         message.refresh_from_db()
-        assert message.lease_until is not None
-        first_pause = message.lease_until - timezone.now()
-        assert services.message_deliver(message_id=message.pk, now=message.lease_until) is False
+        assert message.lease_until == now + timedelta(seconds=30)
+        with at(now + timedelta(seconds=30)):
+            assert services.message_deliver(message_id=message.pk) is False
     message.refresh_from_db()
     assert (message.attempts, message.sent_at, message.last_error) == (2, None, "OSError: gateway down")
-    assert message.lease_until is not None
-    assert message.lease_until - timezone.now() > first_pause  # 30 s, then 60 s
-    assert services.messages_deliver_pending(now=message.lease_until) == 1
+    assert message.lease_until == now + timedelta(seconds=90)  # 30 s, then 60 s
+    with at(now + timedelta(seconds=89)):
+        assert services.messages_deliver_pending() == 0
+    with at(now + timedelta(seconds=90)):
+        assert services.messages_deliver_pending() == 1
     assert len(sent) == 1
+
+
+@pytest.mark.parametrize(
+    ("attempts", "pause"),
+    [(1, 30), (2, 60), (7, 1920), (8, 3600), (43, 3600), (10_000, 3600)],
+)
+def test_the_pause_after_failures_grows_to_an_hour_and_never_overflows(attempts: int, pause: int) -> None:
+    assert services.retry_pause(attempts) == timedelta(seconds=pause)
+
+
+def test_a_sweep_longer_than_a_lease_does_not_send_twice(sent) -> None:
+    """Each message's lease starts when it is claimed, not when the sweep started: a slow
+    gateway cannot make the next minute's sweep take rows this one is still sending."""
+    for n in range(3):
+        queue(f"k{n}")
+    start = timezone.now()
+    clock = iter(start + timedelta(seconds=s) for s in range(0, 10_000, 25))
+    second_sweep: list[int] = []
+
+    def slow_send(phone: str, text: str, key: str) -> None:
+        sent.append((phone, text, key))
+        if key == "k1":  # the next minute's sweep starts while this one is at k1
+            second_sweep.append(services.messages_deliver_pending())
+
+    with (
+        mock.patch("django.utils.timezone.now", side_effect=lambda: next(clock)),
+        mock.patch("bureau.sms.ConsoleBackend.send", side_effect=slow_send),
+    ):
+        services.messages_deliver_pending()
+    assert sorted(key for _phone, _text, key in sent) == ["k0", "k1", "k2"]
+
+
+def test_one_message_that_breaks_the_sender_does_not_stop_the_sweep(sent) -> None:
+    for n in range(3):
+        queue(f"k{n}")
+    real = services.message_deliver
+
+    def deliver(*, message_id: int) -> bool:
+        if OutboxMessage.objects.get(pk=message_id).key == "k0":
+            raise RuntimeError("a bug")
+        return real(message_id=message_id)
+
+    with mock.patch.object(services, "message_deliver", side_effect=deliver):
+        assert services.messages_deliver_pending() == 2
+    assert sorted(key for *_rest, key in sent) == ["k1", "k2"]
 
 
 def test_the_sweep_sends_the_oldest_pending_messages(sent) -> None:
