@@ -475,8 +475,12 @@ def booking_reschedule(*, booking: Booking, start: datetime, now: datetime | Non
         _take_place(row.slot_id, locked.channel, locked.office)
         _hold_place(locked, now, rules_)
         Booking.objects.filter(pk=locked.pk).update(slot_id=row.slot_id, starts_at=row.starts_at, changed_at=now)
+        locked.slot_id, locked.starts_at = row.slot_id, row.starts_at  # the SMS names the new time
         _places_changed(locked.office.code, row.starts_at, row.slot_id)
-        _notify(locked, OutboxMessage.Kind.CHANGE, f"change:{locked.pk}:{row.slot_id}")
+        # One message per move (moving back to a time had before is a new change to tell),
+        # numbered under the booking's row lock.
+        moves = OutboxMessage.objects.filter(kind=OutboxMessage.Kind.CHANGE, reference=locked.reference).count()
+        _notify(locked, OutboxMessage.Kind.CHANGE, f"change:{locked.pk}:{moves + 1}")
     booking.refresh_from_db()
     return booking
 

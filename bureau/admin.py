@@ -4,6 +4,7 @@ holiday calendar, issuance rules) is changed only by bureau-wide supervisors and
 Changes to the calendar or the issuance rules send a recomputation of open deadlines after
 commit. No screen lets anyone filter, search or sort by a personal field beyond an exact match."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -56,22 +57,32 @@ PERSONAL_FIELD_NAMES = frozenset({"id_number", "phone"})
 EXACT_LOOKUPS: tuple[list[str], ...] = ([], ["exact"])
 
 
+# Fields that may hold a secret (an SMS's text holds the manage link): no lookup at all, or
+# `text__contains=<reference>/<prefix>` recovers the link's token a character at a time.
+SECRET_FIELD_NAMES = frozenset({"text"})
+
+
 def is_personal(field: Any) -> bool:
     return not field.is_relation and any(
         field.name == name or field.name.endswith(f"_{name}") for name in PERSONAL_FIELD_NAMES
     )
 
 
-def personal_lookup(model: Any, lookup: str) -> list[str] | None:
-    """The parts of `lookup` after the personal field it reaches (through relations too), or
-    None when it reaches none: `booking__id_number__startswith` -> ["startswith"]."""
+def holds_secret(field: Any) -> bool:
+    return not field.is_relation and field.name in SECRET_FIELD_NAMES
+
+
+def personal_lookup(model: Any, lookup: str, reaches: Callable[[Any], bool] = is_personal) -> list[str] | None:
+    """The parts of `lookup` after the personal field (or the field `reaches` picks) it
+    reaches, through relations too, or None when it reaches none:
+    `booking__id_number__startswith` -> ["startswith"]."""
     parts = lookup.lstrip("-").split(LOOKUP_SEP)
     for index, part in enumerate(parts):
         try:
             field = model._meta.get_field(part)
         except FieldDoesNotExist:
             return None
-        if is_personal(field):
+        if reaches(field):
             return parts[index + 1 :]
         if field.related_model is None:
             return None
@@ -109,6 +120,8 @@ class PersonalDataGuard:
         rest = personal_lookup(self.model, lookup)
         values = len(request.GET.getlist(lookup)) if request is not None else 1
         if rest is not None and (rest not in EXACT_LOOKUPS or values > 1):
+            return False
+        if personal_lookup(self.model, lookup, reaches=holds_secret) is not None:
             return False
         return bool(super().lookup_allowed(lookup, value, request))  # type: ignore[misc]
 

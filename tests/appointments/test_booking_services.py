@@ -510,3 +510,12 @@ def test_bookings_refresh_the_cached_day_once_it_is_half_a_second_old(office, se
         assert row is not None and row.remaining[0] == 2  # a booking reads the day again
         at_time(0.7)
         assert shown() == 2  # and readers get the fresh entry
+
+
+def test_every_move_gets_its_sms_also_back_to_an_earlier_time(office, service, slot) -> None:
+    booking = book(office, service, at(2, 9))
+    for start in (at(3, 9), at(2, 9), at(3, 9)):
+        services.booking_reschedule(booking=booking, start=start, now=NOW)
+    texts = list(OutboxMessage.objects.filter(kind="change").order_by("pk").values_list("text", flat=True))
+    # Each names the time the booking moved to (the text is written with the change).
+    assert ["12月3日 09:00" in texts[0], "12月2日 09:00" in texts[1], "12月3日 09:00" in texts[2]] == [True] * 3

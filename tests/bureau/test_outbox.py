@@ -147,6 +147,9 @@ def test_the_outbox_screen_masks_numbers_and_link_secrets(client: Client) -> Non
     office_supervisor.force_login(supervisor(OfficeFactory.create(code="XH")))
     assert office_supervisor.get("/admin/bureau/outboxmessage/").status_code == 403
     assert client.get("/admin/bureau/outboxmessage/?phone__startswith=138").status_code == 400
+    # The text holds the manage link: no lookup may probe it for the token.
+    for probe in ("text__contains=REF1/0", "text__startswith=改", "text=x", "text__regex=0"):
+        assert client.get(f"/admin/bureau/outboxmessage/?{probe}").status_code == 400, probe
 
 
 def test_nobody_without_a_role_sees_the_outbox(client: Client) -> None:
