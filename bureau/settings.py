@@ -168,6 +168,9 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # Once means one connection attempt too: otherwise kombu retries connecting for the whole
 # timeout above, and every booking, cancel and reschedule waits 2 s while Redis is down.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0}
+# The worker itself waits for the broker as long as it takes (Celery's default gives up after
+# 100 tries, about 46 minutes, and exits).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 
 # django-q2: periodic housekeeping, on the database broker so it needs no Redis.
 Q_CLUSTER = {

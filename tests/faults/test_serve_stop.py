@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from tests.faults.conftest import (
     descendants,
     free_port,
     kill_leftovers,
+    process_table,
     server_env,
     sqlite_copy,
     wait_for_http,
@@ -109,3 +111,40 @@ def test_serve_stops_every_process_it_started(
     finally:
         kill_leftovers(whole_tree(started | descendants(parent.pid)))  # after a failure: ours only
         parent.wait()
+
+
+def test_a_job_runner_that_stops_is_started_again_and_the_web_serves_on(prepared_sqlite: Path, tmp_path: Path) -> None:
+    """Catches: a Celery worker that gave up after a long broker outage (Celery's default:
+    100 tries, about 46 minutes) took gunicorn down with it, so the whole site stopped."""
+    port = free_port()
+    env = server_env(sqlite_copy(prepared_sqlite, tmp_path))
+    with (tmp_path / "serve.log").open("wb") as log:
+        serve = subprocess.Popen(  # noqa: S603
+            [sys.executable, "manage.py", "serve", f"127.0.0.1:{port}"],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def job_runners() -> list[int]:
+        return [pid for pid, ppid in process_table().items() if ppid == serve.pid and "qcluster" in command_line(pid)]
+
+    started: set[Identity] = set()
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", serve)
+        started = settled_tree(serve.pid, wanted=("gunicorn", "qcluster"))
+        [first] = job_runners()
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not [pid for pid in job_runners() if pid != first]:
+            time.sleep(0.5)
+        assert [pid for pid in job_runners() if pid != first], "the job runner was not started again"
+        assert serve.poll() is None
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
+            assert page.status == 200
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=30)
+        kill_leftovers(whole_tree(started | descendants(serve.pid)))
