@@ -14,16 +14,20 @@ from gunicorn.glogging import Logger
 # /book/manage/<reference>/<token>/...: the reference stays (staff look bookings up by it).
 # Any case and doubled slashes: the token is the same secret in a link mistyped that way.
 MANAGE_LINK_SECRET = re.compile(r"(/book/+manage/+[^/\s?#]+/+)[^/\s?#\"]+", re.IGNORECASE)
-# ?id_number=..., &phone__exact=..., and the same names inside other parameters.
-PERSONAL_QUERY_VALUE = re.compile(r"((?:^|[?&;\s])[\w.]*(?:id_number|phone)(?:__exact)?=)[^&;#\s\"]*")
+# ?id_number=..., &phone__exact=..., booking__id_number__in=..., and the same inside another
+# parameter's value (the admin's ?_changelist_filters=id_number%3D...).
+PERSONAL_QUERY_VALUE = re.compile(r"((?:^|[?&;=\s])[\w.]*(?:id_number|phone)(?:__\w+)?=)[^&;#\s\"]*")
+# What is typed into an admin list's search box: a person's number, as often as not.
+ADMIN_SEARCH = re.compile(r"(/admin/\S*?[?&;]q=)[^&;#\s\"]*")
 REDACTED = "[secret]"
 # Percent-escapes undone at most this often (a link escaped twice, as a parameter of a link).
 UNESCAPE_ROUNDS = 3
 
 
 def _redact_plain(text: str) -> str:
-    text = MANAGE_LINK_SECRET.sub(rf"\g<1>{REDACTED}", text)
-    return PERSONAL_QUERY_VALUE.sub(rf"\g<1>{REDACTED}", text)
+    for secret in (MANAGE_LINK_SECRET, PERSONAL_QUERY_VALUE, ADMIN_SEARCH):
+        text = secret.sub(rf"\g<1>{REDACTED}", text)
+    return text
 
 
 def redact(text: str) -> str:

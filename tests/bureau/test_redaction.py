@@ -257,3 +257,26 @@ def test_the_confirmation_sms_carries_the_link_and_its_log_line_does_not(
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "sms")
     assert booking.reference in logged
     assert token not in logged and token not in unquote(logged)
+
+
+@pytest.mark.parametrize(
+    ("line", "number"),
+    [
+        # The admin carries an exact search into the change page's link, escaped.
+        (
+            "GET /admin/appointments/booking/273/change/?_changelist_filters=id_number%3D330106199001010018",
+            "330106199001010018",
+        ),
+        ("GET /admin/bureau/application/?_changelist_filters=phone__exact%3D13812345678%26o%3D1", "13812345678"),
+        ("GET /admin/appointments/booking/?id_number__in=330106199001010018,11010519491231002X", "330106199001010018"),
+        ("GET /admin/appointments/booking/?q=330106199001010018&o=2", "330106199001010018"),
+        ("GET /admin/appointments/booking/?o=2&q=13812345678", "13812345678"),
+    ],
+)
+def test_personal_numbers_in_admin_links_and_searches_are_redacted(line: str, number: str) -> None:
+    assert number not in redact(line)
+    assert "[secret]" in redact(line)
+
+
+def test_a_search_outside_the_admin_is_kept() -> None:
+    assert redact("GET /book/?q=hello") == "GET /book/?q=hello"
