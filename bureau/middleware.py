@@ -58,3 +58,18 @@ def unreadable_requests_refused(get_response: Callable[[HttpRequest], HttpRespon
         return get_response(request)
 
     return middleware
+
+
+def head_without_body(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[..., HttpResponse]:
+    """A HEAD answer carries the headers of the GET and no body. Neither gunicorn nor Django
+    takes the body off, and a client on a kept-alive connection then reads it as the start of
+    the next answer."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        if request.method == "HEAD" and not response.streaming:
+            response["Content-Length"] = str(len(response.content))
+            response.content = b""
+        return response
+
+    return middleware

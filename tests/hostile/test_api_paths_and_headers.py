@@ -378,3 +378,35 @@ def test_too_many_query_fields_form_fields_or_files_is_400(operation: Operation,
         assert answer["code"] == "bad_request"
         assert answer["detail"] == in_language("zh-hans", "The request is not valid.")
     assert fingerprint() == before
+
+
+def _through_wsgi(method: str, path: str) -> tuple[str, dict[str, str], bytes]:
+    """The answer as the WSGI server gets it (Django's test client takes a HEAD body off
+    itself, so it cannot show one)."""
+    from io import BytesIO
+
+    from django.test.client import RequestFactory
+
+    from bureau.wsgi import application
+
+    environ = RequestFactory()._base_environ(PATH_INFO=path.split("?")[0], QUERY_STRING=path.partition("?")[2])
+    environ.update({"REQUEST_METHOD": method, "wsgi.input": BytesIO(b"")})
+    got: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> None:
+        got.update(status=status, headers=dict(headers))
+
+    body = b"".join(application(environ, start_response))
+    return got["status"], got["headers"], body
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/services/", "/api/v1/offices/", "/api/v1/offices/XH/availability/?service=x&date=2026-12-02"]
+)
+def test_head_answers_the_headers_of_get_without_a_body(path: str, world: World) -> None:
+    """A HEAD body is read by a kept-alive client as the start of the next answer."""
+    get_status, _get_headers, get_body = _through_wsgi("GET", path)
+    head_status, head_headers, head_body = _through_wsgi("HEAD", path)
+    assert head_status == get_status
+    assert head_body == b""
+    assert int(head_headers["Content-Length"]) == len(get_body)
