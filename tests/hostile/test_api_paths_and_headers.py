@@ -385,12 +385,12 @@ def _through_wsgi(method: str, path: str) -> tuple[str, dict[str, str], bytes]:
     itself, so it cannot show one)."""
     from io import BytesIO
 
-    from django.test.client import RequestFactory
+    from django.test import RequestFactory
 
     from bureau.wsgi import application
 
-    environ = RequestFactory()._base_environ(PATH_INFO=path.split("?")[0], QUERY_STRING=path.partition("?")[2])
-    environ.update({"REQUEST_METHOD": method, "wsgi.input": BytesIO(b"")})
+    environ = RequestFactory().generic(method, path).environ
+    environ["wsgi.input"] = BytesIO(b"")
     got: dict[str, Any] = {}
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> None:
