@@ -143,11 +143,14 @@ def _forget_days(office_codes: list[str], days: list[date]) -> None:
 def template_apply(*, template: SlotTemplate) -> int:
     """After a template changed: future slots nobody booked are made again from it; slots
     with bookings are kept as they are. Returns how many slots were created."""
+    unbooked = {f"{c}_booked": 0 for c in Channel.values}
     with transaction.atomic():
         _slot_writers_take_turns()
-        Slot.objects.filter(template=template, starts_at__gt=timezone.now(), bookings__isnull=True).filter(
-            **{f"{c}_booked": 0 for c in Channel.values}
-        ).delete()
+        # Locked first: a booking in flight holds its slot's row, and once it commits the
+        # row's counts are read again, so the slot it took is kept, not deleted under it.
+        locked = Slot.objects.select_for_update().filter(template=template, starts_at__gt=timezone.now(), **unbooked)
+        ids = list(locked.values_list("pk", flat=True))
+        Slot.objects.filter(pk__in=ids, bookings__isnull=True, **unbooked).delete()
         return slots_generate(templates=[template])
 
 

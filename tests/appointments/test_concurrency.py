@@ -3,6 +3,7 @@
 import threading
 from collections import Counter
 from collections.abc import Callable
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -144,3 +145,22 @@ def test_cancel_racing_reschedule_keeps_every_count_true(office, service, slots)
         held = PlaceHold.objects.filter(slot=slot, released=False).count()
         active = Booking.objects.filter(slot=slot, status="booked").count()
         assert slot.general_booked == active + held, slot
+
+
+def test_a_template_saved_while_bookings_are_in_flight_keeps_the_slots_they_took(
+    office, service, template, slot
+) -> None:
+    """The template's re-make deleted unbooked slots by a check made before a booking in
+    flight committed: the delete then failed on the booking's foreign key (a 500 in the
+    admin). Slots are locked first and their counts read again."""
+
+    def apply() -> str:
+        with mock.patch("django.utils.timezone.now", return_value=NOW):
+            services.template_apply(template=template)
+        return "applied"
+
+    for n, day in enumerate((3, 4, 7, 8)):
+        outcomes = race([apply, book(office, service, at(day, 9), 100 + n)])
+        assert outcomes["applied"] == 1, outcomes
+    booked = Booking.objects.filter(status=Booking.Status.BOOKED).select_related("slot")
+    assert all(b.slot.general_booked == 1 for b in booked)
