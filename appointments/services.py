@@ -370,7 +370,7 @@ def booking_create(
     if idempotency_key:
         replay = Booking.objects.filter(idempotency_key=idempotency_key).first()
         if replay is not None:
-            return _replayed(replay, id_number)
+            return _replayed(replay, id_number, phone)
     applicant, errors = _applicant_errors(
         name=name, id_number=id_number, phone=phone, channel=channel, school=school, student_proof=student_proof
     )
@@ -418,7 +418,7 @@ def booking_create(
         if idempotency_key:
             replay = Booking.objects.filter(idempotency_key=idempotency_key).first()
             if replay is not None:
-                return _replayed(replay, id_number)
+                return _replayed(replay, id_number, phone)
         if Booking.objects.filter(
             id_number=applicant.id_number, service=service, status=Booking.Status.BOOKED
         ).exists():
@@ -427,12 +427,14 @@ def booking_create(
     return booking
 
 
-def _replayed(booking: Booking, id_number: str) -> Booking:
+def _replayed(booking: Booking, id_number: str, phone: str) -> Booking:
+    """The booking a repeated Idempotency-Key made, to the same ID number and mobile number
+    only: the answer carries the manage link's token."""
     try:
         same_person = booking.id_number == normalize_id_number(id_number, today=core.office_today())
     except IdNumberError:
         same_person = False
-    if not same_person:
+    if not same_person or booking.phone != normalize_mobile(phone):
         raise Conflict(_("This Idempotency-Key was used for another booking."), code="idempotency_key_reused")
     return booking
 

@@ -129,6 +129,16 @@ def test_idempotency_key_replays_the_same_booking(client: Client, slot) -> None:
     assert (bad.status_code, list(bad.json()["fields"])) == (400, ["Idempotency-Key"])
 
 
+@pytest.mark.parametrize("change", [{"phone": "13900000000"}, {"id_number": "11010519491231002X"}])
+def test_a_replayed_key_gives_the_booking_and_its_token_only_to_the_same_person(client: Client, slot, change) -> None:
+    """The answer carries the manage link's token: knowing the key and the ID number is not
+    enough, the mobile number must be the booking's too."""
+    assert post(client, GOOD, **{"idempotency-key": "abc-123-xyz"}).status_code == 201
+    other = post(client, {**GOOD, **change}, **{"idempotency-key": "abc-123-xyz"})
+    assert (other.status_code, other.json()["code"]) == (409, "idempotency_key_reused")
+    assert "token" not in other.json()
+
+
 def test_retry_for_the_last_place_gets_the_booking_it_made(
     client: Client, slot, django_capture_on_commit_callbacks
 ) -> None:
