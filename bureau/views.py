@@ -3,6 +3,7 @@ health."""
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.db import connection
@@ -130,7 +131,8 @@ def application_status(request: HttpRequest, reference: str) -> HttpResponse:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Database, cache and Celery broker; 503 when any is down."""
+    """Database, cache and Celery broker; 503 when any is down, naming the services that are
+    down ("Redis" for the cache and the broker it backs)."""
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:
@@ -152,8 +154,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
             checks["broker"] = "ok"
         except Exception as exc:  # noqa: BLE001
             checks["broker"] = f"error: {type(exc).__name__}"
-    healthy = all(v.startswith("ok") for v in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+    service = {
+        "database": connection.vendor,
+        "cache": "Redis" if settings.REDIS_URL else "cache",
+        "broker": "Redis" if settings.REDIS_URL else "broker",
+    }
+    down = sorted({service[part] for part, state in checks.items() if not state.startswith("ok")})
+    if not down:
+        return JsonResponse({"status": "ok", **checks})
+    return JsonResponse({"status": "error", **checks, "down": down}, status=503)
 
 
 # --- error pages (handler400/404/500 in bureau/urls.py) -------------------------------------

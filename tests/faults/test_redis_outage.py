@@ -143,6 +143,7 @@ def test_with_redis_stopped_every_write_path_answers_from_postgresql_and_all_rec
     assert health.json()["database"] == "ok"
     assert health.json()["cache"].startswith("error")
     assert health.json()["broker"].startswith("error")
+    assert health.json()["down"] == ["Redis"]
 
     # Nothing hung on Redis; every change is in the database with its SMS in the outbox.
     slow = {label: round(seconds, 2) for label, seconds in timed.times.items() if seconds >= WELL_UNDER}
