@@ -57,7 +57,9 @@ class BookingPolicy(models.Model):
 class SlotTemplate(models.Model):
     """How one session of an office is cut into slots, and how many places each slot has."""
 
-    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="slot_templates")
+    office = models.ForeignKey(
+        Office, on_delete=models.CASCADE, related_name="slot_templates", verbose_name=_("office")
+    )
     services = models.ManyToManyField(Service, related_name="slot_templates", verbose_name=_("services"))
     day_kind = models.CharField(_("days of the week"), max_length=8, choices=OpeningSession.DayKind.choices)
     starts_at = models.TimeField(_("first slot starts"))
@@ -93,8 +95,10 @@ class Slot(models.Model):
     """One bookable time at one office. Each channel's `*_booked` counts active bookings and
     held places; a check constraint keeps it within its quota whatever the code does."""
 
-    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="slots")
-    template = models.ForeignKey(SlotTemplate, on_delete=models.CASCADE, related_name="slots")
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="slots", verbose_name=_("office"))
+    template = models.ForeignKey(
+        SlotTemplate, on_delete=models.CASCADE, related_name="slots", verbose_name=_("slot template")
+    )
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
     general_quota = models.PositiveSmallIntegerField(_("general places"), default=0)
@@ -140,9 +144,9 @@ class Booking(models.Model):
         NO_SHOW = "no_show", _("No-show")
 
     reference = models.CharField(_("booking reference"), max_length=16, unique=True)
-    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="bookings")
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bookings")
-    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="bookings")
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="bookings", verbose_name=_("office"))
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bookings", verbose_name=_("service"))
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="bookings", verbose_name=_("slot"))
     # The slot's start, written with `slot` (slot times never change once generated): the
     # booking path and the sweeps read it without a join.
     starts_at = models.DateTimeField(_("appointment time"))

@@ -57,7 +57,7 @@ class OpeningSession(models.Model):
         WEEKDAY = "weekday", _("Working days")
         WEEKEND = "weekend", _("Weekends")
 
-    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="sessions")
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="sessions", verbose_name=_("office"))
     day_kind = models.CharField(_("days of the week"), max_length=8, choices=DayKind.choices)
     opens_at = models.TimeField(_("opens at"))
     closes_at = models.TimeField(_("closes at"))
@@ -116,7 +116,7 @@ class Service(Bilingual):
 
 
 class Counter(models.Model):
-    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="counters")
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="counters", verbose_name=_("office"))
     number = models.PositiveSmallIntegerField(_("window number"))
     services = models.ManyToManyField(Service, related_name="counters", verbose_name=_("services"))
     enterprise_window = models.BooleanField(_("enterprise window"), default=False)
@@ -138,7 +138,9 @@ class StaffMember(models.Model):
         CLERK = "clerk", _("Counter clerk")
         SUPERVISOR = "supervisor", _("Supervisor")
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff", verbose_name=_("user")
+    )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
     offices = models.ManyToManyField(Office, related_name="staff", verbose_name=_("offices"))
     bureau_wide = models.BooleanField(
@@ -195,7 +197,7 @@ class CalendarDay(models.Model):
         HOLIDAY = "holiday", _("Public holiday")
         WORKDAY = "workday", _("Make-up working day")
 
-    year = models.ForeignKey(CalendarYear, on_delete=models.CASCADE, related_name="days")
+    year = models.ForeignKey(CalendarYear, on_delete=models.CASCADE, related_name="days", verbose_name=_("year"))
     date = models.DateField(_("date"), unique=True)
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=100)
@@ -282,8 +284,10 @@ class Application(models.Model):
     OPEN_STATUSES = (Status.ACCEPTED, Status.IN_PRODUCTION)
 
     reference = models.CharField(_("reference"), max_length=16, unique=True)
-    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="applications")
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="applications")
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="applications", verbose_name=_("office"))
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, related_name="applications", verbose_name=_("service")
+    )
     applicant_name = models.CharField(_("applicant name"), max_length=60)
     id_number = models.CharField(_("ID number"), max_length=18, db_index=True)
     residency = models.CharField(_("residency"), max_length=16, choices=Residency.choices)
@@ -307,7 +311,9 @@ class Application(models.Model):
 class ApplicationEvent(models.Model):
     """Who moved an application to which status, and when."""
 
-    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="events")
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="events", verbose_name=_("application")
+    )
     status = models.CharField(_("status"), max_length=16, choices=Application.Status.choices)
     at = models.DateTimeField(_("time of change"))
     by = models.ForeignKey(

@@ -313,3 +313,21 @@ def test_our_msgids_do_not_change_django_s_own_translations(messages: list[Entry
             if theirs is not None and theirs != ours:
                 clashes.append(f"{entry}: ours {ours!r}, Django's {theirs!r}")
     assert not clashes, "give these a context:\n" + "\n".join(clashes)
+
+
+def test_every_model_and_field_of_ours_has_a_chinese_label() -> None:
+    """The admin shows them as column heads, filters and form labels: a field declared
+    without a verbose_name showed "OFFICE" and "以 office" on the Chinese screens."""
+    import re
+
+    from django.apps import apps
+
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    missing = []
+    with translation.override("zh-hans"):
+        for app in ("bureau", "appointments", "walkins", "priority"):
+            for model in apps.get_app_config(app).get_models():
+                labels = {"": model._meta.verbose_name, "(plural)": model._meta.verbose_name_plural}
+                labels |= {f.name: f.verbose_name for f in model._meta.concrete_fields if f.name != "id"}
+                missing += [f"{model.__name__}.{name}" for name, label in labels.items() if not cjk.search(str(label))]
+    assert not missing, "label without a translation: " + ", ".join(missing)
