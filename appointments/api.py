@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,7 +15,6 @@ from rest_framework.views import APIView
 from appointments import selectors, services
 from appointments.models import Booking, Channel
 from bureau import selectors as core
-from bureau.access import signed_in_user
 from bureau.api import guard
 from bureau.api_fields import DateInRange, DateTimeInRange, IdNumberField, MobileNumberField
 from bureau.identity import mask_id_number
@@ -217,23 +215,4 @@ class BookingReschedule(BookingByToken):
         data.is_valid(raise_exception=True)
         guard("booking-applicant", booking.id_number, booking.phone)
         booking = services.booking_reschedule(booking=booking, start=data.validated_data["start"])
-        return Response(BookingSerializer(booking).data)
-
-
-class CheckInInput(serializers.Serializer[None]):
-    code = serializers.CharField(max_length=64)
-
-
-class CheckIn(APIView):
-    domain_errors = {"POST": (409,)}  # changed a moment ago
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(request=CheckInInput, responses=BookingSerializer)
-    def post(self, request: Request, code: str) -> Response:
-        """Staff: check a booking in by its reference or QR content, at this office, on its
-        day, inside the check-in window; 400 with the reason otherwise."""
-        office = office_or_404(code)
-        data = CheckInInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        booking = services.booking_check_in(code=data.validated_data["code"], office=office, by=signed_in_user(request))
         return Response(BookingSerializer(booking).data)

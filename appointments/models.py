@@ -142,6 +142,8 @@ class Booking(models.Model):
         # The day became a public holiday after it was booked: the bureau cancelled it.
         OFFICE_CLOSED = "office_closed", _("Cancelled: the office is closed that day")
         NO_SHOW = "no_show", _("No-show")
+        # Came after the check-in window closed: handled as a walk-in, not counted as absent.
+        LATE = "late", _("Arrived late")
 
     reference = models.CharField(_("booking reference"), max_length=16, unique=True)
     office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="bookings", verbose_name=_("office"))

@@ -273,3 +273,15 @@ def calendar_year_missing_soon(today: date) -> MissingCalendarYear | None:
             first = max(date(year, 1, 1), today + timedelta(days=1))
             return MissingCalendarYear(year=year, opens_on=first - timedelta(days=window))
     return None
+
+
+def bookings_to_check_in(*, office: Office, id_number: str, day: date) -> QuerySet[Booking]:
+    """The active bookings an ID number holds at an office on a day (a clerk looks them up
+    when the applicant has neither the QR code nor the reference)."""
+    start = datetime.combine(day, time.min, tzinfo=OFFICE_TZ)
+    return (
+        Booking.objects.select_related("service")
+        .filter(office=office, id_number=id_number, starts_at__gte=start, starts_at__lt=start + timedelta(days=1))
+        .filter(status=Booking.Status.BOOKED)
+        .order_by("starts_at")
+    )

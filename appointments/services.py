@@ -585,6 +585,24 @@ def booking_resend_link(*, reference: str, id_number: str, phone: str) -> bool:
     return True
 
 
+def booking_mark_late(*, booking: Booking, by: User, now: datetime | None = None) -> bool:
+    """Record that the applicant came on the day of the booking, after its check-in window
+    closed: they are served as a walk-in, and it does not count as a no-show. True if it was
+    marked now (conditional on the booking being still active and its window closed)."""
+    now = now or timezone.now()
+    if not core.staff_offices(by).filter(pk=booking.office_id).exists():
+        raise NotAllowed(_("You are not on the staff of this office."))
+    closes = booking.starts_at + timedelta(minutes=policy().check_in_after_minutes)
+    same_day = timezone.localtime(booking.starts_at, OFFICE_TZ).date() == timezone.localtime(now, OFFICE_TZ).date()
+    if not same_day or now <= closes:
+        return False
+    return bool(
+        Booking.objects.filter(pk=booking.pk, status=Booking.Status.BOOKED).update(
+            status=Booking.Status.LATE, changed_at=now
+        )
+    )
+
+
 # --- housekeeping (django-q2) --------------------------------------------------------------
 
 

@@ -137,6 +137,9 @@ class StaffMember(models.Model):
     class Role(models.TextChoices):
         CLERK = "clerk", _("Counter clerk")
         SUPERVISOR = "supervisor", _("Supervisor")
+        # An unattended device of one office: it issues walk-in tickets and checks bookings
+        # in, nothing else.
+        KIOSK = "kiosk", _("Kiosk (unattended device)")
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff", verbose_name=_("user")

@@ -11,6 +11,7 @@ from bureau import api, views
 from bureau.access import login_attempts_limited
 from bureau.dashboards import views as dashboard_views
 from bureau.forms import date_out_of_range
+from walkins import api as walkins_api
 
 
 class Reference:
@@ -42,7 +43,20 @@ class IsoDate:
         return value.isoformat() if isinstance(value, date) else value
 
 
+class RowId:
+    """A row's number in a path: digits, at most nine, so it fits any integer column."""
+
+    regex = "[0-9]{1,9}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
 register_converter(Reference, "ref")
+register_converter(RowId, "id")
 register_converter(IsoDate, "date")
 
 api_v1 = [
@@ -54,7 +68,18 @@ api_v1 = [
     path("applications/status/", api.ApplicantStatus.as_view(), name="applicant-status"),
     path("applications/<ref:reference>/", api.ApplicationDetail.as_view(), name="application-detail"),
     path("offices/<ref:code>/availability/", booking_api.Availability.as_view(), name="availability"),
-    path("offices/<ref:code>/check-ins/", booking_api.CheckIn.as_view(), name="check-in"),
+    path("offices/<ref:code>/check-ins/", walkins_api.CheckIn.as_view(), name="check-in"),
+    path("offices/<ref:code>/tickets/", walkins_api.Tickets.as_view(), name="ticket-list"),
+    path("offices/<ref:code>/counters/", walkins_api.OfficeCounters.as_view(), name="office-counters"),
+    path("offices/<ref:code>/queue/", walkins_api.Queue.as_view(), name="office-queue"),
+    path("counters/<id:counter_id>/open/", walkins_api.CounterOpen.as_view(), name="counter-open"),
+    path("counters/<id:counter_id>/close/", walkins_api.CounterClose.as_view(), name="counter-close"),
+    path("counters/<id:counter_id>/call-next/", walkins_api.CallNext.as_view(), name="counter-call-next"),
+    path("counters/<id:counter_id>/recall/", walkins_api.Recall.as_view(), name="counter-recall"),
+    path("counters/<id:counter_id>/complete/", walkins_api.Complete.as_view(), name="counter-complete"),
+    path("counters/<id:counter_id>/no-show/", walkins_api.NoShow.as_view(), name="counter-no-show"),
+    path("counters/<id:counter_id>/park/", walkins_api.Park.as_view(), name="counter-park"),
+    path("counters/<id:counter_id>/transfer/", walkins_api.Transfer.as_view(), name="counter-transfer"),
     path("bookings/", booking_api.BookingCreate.as_view(), name="booking-list"),
     path("bookings/<ref:reference>/", booking_api.BookingDetail.as_view(), name="booking-detail"),
     path("bookings/<ref:reference>/reschedule/", booking_api.BookingReschedule.as_view(), name="booking-reschedule"),

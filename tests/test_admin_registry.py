@@ -32,6 +32,7 @@ from bureau.models import (
     OutboxMessage,
 )
 from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, bureau_wide_supervisor, supervisor
+from walkins.models import QueueSettings, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +73,8 @@ EXPECTED: dict[str, dict[str, Pages]] = {
     "appointments.SlotTemplate": roles((200, 200, EDIT), (200, 200, EDIT)),
     "appointments.BookingPolicy": roles((200, 403, EDIT), (200, 403, VIEW), (200, 403, EDIT)),  # one row
     "appointments.Booking": RECORDS,
+    "walkins.QueueSettings": roles((200, 200, EDIT), (200, 403, EDIT)),  # one row an office, made when needed
+    "walkins.Ticket": RECORDS,
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
@@ -106,6 +109,18 @@ def world() -> dict[str, User]:
         changed_at=now,
     )
     booking_selectors.policy()
+    counter = Counter.objects.get(office=office)
+    QueueSettings.objects.create(office=office)
+    ticket = Ticket.objects.create(
+        office=office,
+        day=date(2099, 1, 5),
+        service=service,
+        channel="general",
+        number="B001",
+        issued_at=now,
+        base_key=0,
+    )
+    TicketEvent.objects.create(ticket=ticket, status="waiting", action="issued", at=now, counter=counter)
     year = CalendarYear.objects.create(year=2099)
     CalendarDay.objects.create(year=year, date=date(2099, 1, 1), kind=CalendarDay.Kind.HOLIDAY, name="元旦")
     IssuanceRule.objects.get_or_create(kind="in_province", defaults={"count": 7, "unit": "working_days"})

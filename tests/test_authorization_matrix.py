@@ -47,8 +47,9 @@ from appointments import selectors as booking_selectors
 from appointments import services as booking_services
 from appointments.api import BookingByToken
 from appointments.models import Booking, BookingPolicy
-from bureau.models import Application, Office, Service
+from bureau.models import Application, Counter, Office, Service
 from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, clerk, nine_to_ten, supervisor
+from walkins import services as walkin_services
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Wednesday 2 December 2026, 08:50 in Hangzhou: the booking below (09:00 that day) can be
@@ -158,6 +159,19 @@ EXPECTED: dict[str, dict[str, dict[str, Outcome]]] = {
     "v1:application-list": {"GET": staff_api(200), "POST": staff_api(201, other=403)},
     "v1:application-detail": {"GET": staff_api(200, other=404), "POST": staff_api(200, other=404)},
     "v1:check-in": {"POST": staff_api(200, other=403)},
+    "v1:ticket-list": {"POST": staff_api(201, other=403)},
+    "v1:office-counters": {"GET": staff_api(200, other=403)},
+    "v1:office-queue": {"GET": everyone(200)},
+    # A counter's actions: the world's counter is open, staffed by the office's clerk, with a
+    # ticket being served there and one waiting; nobody else may act at it.
+    "v1:counter-open": {"POST": {**staff_api(200, other=403), "supervisor": 409}},  # the clerk staffs it
+    "v1:counter-close": {"POST": {**staff_api(409, other=403), "supervisor": 403}},  # a ticket is open there
+    "v1:counter-call-next": {"POST": {**staff_api(200, other=403), "supervisor": 403}},
+    "v1:counter-recall": {"POST": {**staff_api(200, other=403), "supervisor": 403}},
+    "v1:counter-complete": {"POST": {**staff_api(200, other=403), "supervisor": 403}},
+    "v1:counter-no-show": {"POST": {**staff_api(200, other=403), "supervisor": 403}},
+    "v1:counter-park": {"POST": {**staff_api(200, other=403), "supervisor": 403}},
+    "v1:counter-transfer": {"POST": {**staff_api(200, other=403), "supervisor": 403}},
     # public pages
     "home": {"GET": everyone(200)},
     "deadlines-page": {"GET": everyone(200)},
@@ -282,6 +296,8 @@ class World:
     office: Office
     other_office: Office
     service: Service
+    other_service: Service
+    counter: Counter
     booking: Booking
     other_booking: Booking
     application: Application
@@ -318,10 +334,19 @@ def world(db: None) -> Iterator[World]:
             "supervisor": supervisor(office),
             "supervisor_other": supervisor(other_office),
         }
+        other_service = ServiceFactory.create(code="hk-macao-endorsement", document="hk_macao", business="endorsement")
+        counter = Counter.objects.create(office=office, number=1)
+        counter.services.set([service, other_service])
+        walkin_services.counter_open(counter=counter, by=users["clerk"])
+        for _ in range(2):
+            walkin_services.ticket_issue(office=office, service=service, channel="general", by=users["clerk"])
+        walkin_services.ticket_call_next(counter=counter, by=users["clerk"])
         yield World(
             office=office,
             other_office=other_office,
             service=service,
+            other_service=other_service,
+            counter=counter,
             booking=book(ID_NUMBERS[0]),
             other_booking=book(ID_NUMBERS[1]),
             # Overdue, so that it is listed to its office's staff (and must be to nobody else).
@@ -345,6 +370,7 @@ def _path_kwargs(route: Route, world: World, actor: str) -> dict[str, str]:
         "content_type_id": str(ContentType.objects.get_for_model(Office).pk),
         "object_id": str(world.office.pk),
         "url": "no-such-page/",
+        "counter_id": str(world.counter.pk),
         "token": {
             "applicant": world.token(world.booking),
             "applicant_other": world.token(world.other_booking),
@@ -388,6 +414,8 @@ BODY: dict[tuple[str, str], Callable[[World], dict[str, Any]]] = {
     },
     ("v1:application-detail", "POST"): lambda w: {"status": Application.Status.IN_PRODUCTION},
     ("v1:check-in", "POST"): lambda w: {"code": w.booking.reference},
+    ("v1:ticket-list", "POST"): lambda w: {"service": w.service.code, "channel": "general"},
+    ("v1:counter-transfer", "POST"): lambda w: {"service": w.other_service.code},
     ("book-office", "POST"): lambda w: {
         "service": str(w.service.pk),
         "date": "2026-12-03",

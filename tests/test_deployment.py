@@ -104,6 +104,7 @@ def test_every_django_q_schedule_names_a_function_that_exists() -> None:
         "send day-before reminders",
         "fill missing deadlines",
         "deliver pending messages",
+        "close past days' queues",
     }
     for func in schedules.values():
         assert callable(import_string(func)), func

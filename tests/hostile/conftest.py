@@ -30,8 +30,9 @@ from appointments import selectors as booking_selectors
 from appointments import services as booking_services
 from appointments.models import Booking, BookingPolicy, Slot
 from bureau.middleware import readable_charsets_only
-from bureau.models import Application, Office, Service
+from bureau.models import Application, Counter, Office, Service
 from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, clerk, nine_to_ten, supervisor
+from walkins import services as walkin_services
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 12, 1)  # a Tuesday; slots open from Wednesday 2 December
@@ -48,6 +49,8 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 class World:
     office: Office
     service: Service
+    other_service: Service
+    counter: Counter  # open, staffed by `clerk`, serving a ticket with another waiting
     booking: Booking
     application: Application
     clerk: User
@@ -77,9 +80,18 @@ def world(db: None) -> Iterator[World]:
         )
         office_clerk = clerk(office)
         Token.objects.create(user=office_clerk)
+        other_service = ServiceFactory.create(code="hk-macao-endorsement", document="hk_macao", business="endorsement")
+        counter = Counter.objects.create(office=office, number=1)
+        counter.services.set([service, other_service])
+        walkin_services.counter_open(counter=counter, by=office_clerk)
+        for _ in range(2):
+            walkin_services.ticket_issue(office=office, service=service, channel="general", by=office_clerk)
+        walkin_services.ticket_call_next(counter=counter, by=office_clerk)
         yield World(
             office=office,
             service=service,
+            other_service=other_service,
+            counter=counter,
             booking=booking,
             application=ApplicationFactory.create(office=office, service=service, reference="APP0000001"),
             clerk=office_clerk,
@@ -94,6 +106,7 @@ def fingerprint() -> tuple[Any, ...]:
     models: list[type[Model]] = [
         *apps.get_app_config("bureau").get_models(),
         *apps.get_app_config("appointments").get_models(),
+        *apps.get_app_config("walkins").get_models(),
         Token,
         User,
     ]

@@ -44,6 +44,7 @@ class Operation:
         defaults = {
             "reference": world.booking.reference if self.path.startswith(f"{API_PREFIX}bookings/") else "APP0000001",
             "code": world.office.code,
+            "counter_id": str(world.counter.pk),
         }
         url = self.path
         for name, value in {**defaults, **values}.items():
@@ -61,7 +62,7 @@ class Operation:
 
     @property
     def url_for_resolving(self) -> str:
-        url = self.path
+        url = self.path.replace("{counter_id}", "1")
         for name in ("reference", "code"):
             url = url.replace("{%s}" % name, "X1")  # noqa: UP031
         return url
@@ -126,7 +127,7 @@ def schema_route(path: str) -> str:
     """/api/v1/bookings/{reference}/ as the URL configuration writes it."""
     for name in ("reference", "code"):
         path = path.replace("{%s}" % name, f"<ref:{name}>")  # noqa: UP031
-    return path
+    return path.replace("{counter_id}", "<id:counter_id>")
 
 
 # A body every POST takes without naming a field at fault, so that a hostile value in one
@@ -158,6 +159,15 @@ VALID_BODY: dict[str, Callable[[World], dict[str, Any]]] = {
     },
     "POST /api/v1/bookings/{reference}/reschedule/": lambda w: {"start": FREE_SLOT.isoformat()},
     "POST /api/v1/offices/{code}/check-ins/": lambda w: {"code": w.booking.reference},
+    "POST /api/v1/offices/{code}/tickets/": lambda w: {"service": w.service.code, "channel": "general"},
+    "POST /api/v1/counters/{counter_id}/open/": lambda w: {},
+    "POST /api/v1/counters/{counter_id}/close/": lambda w: {},
+    "POST /api/v1/counters/{counter_id}/call-next/": lambda w: {},
+    "POST /api/v1/counters/{counter_id}/recall/": lambda w: {},
+    "POST /api/v1/counters/{counter_id}/complete/": lambda w: {},
+    "POST /api/v1/counters/{counter_id}/no-show/": lambda w: {},
+    "POST /api/v1/counters/{counter_id}/park/": lambda w: {},
+    "POST /api/v1/counters/{counter_id}/transfer/": lambda w: {"service": w.other_service.code},
 }
 
 

@@ -304,8 +304,10 @@ def test_query_date_outside_the_years_is_400_out_of_range(url: str, field: str, 
 
 @pytest.mark.parametrize("operation", POSTS, ids=lambda op: op.id)
 def test_body_that_is_not_an_object_is_400(operation: Operation, world: World) -> None:
+    """An action that takes no fields (a counter's call-next) may be sent nothing at all."""
     before = fingerprint()
-    for body in ("[]", '"text"', "42", "null", "true", '{"": ""}', ""):
+    nothing = ("null", '{"": ""}', "") if operation.fields else ()
+    for body in ("[]", '"text"', "42", "true", *nothing):
         error_body(send(operation, world, body), 400)
     assert fingerprint() == before
 
@@ -326,7 +328,9 @@ def test_body_over_the_upload_limit_is_400_unread(operation: Operation, world: W
     assert fingerprint() == before
 
 
-@pytest.mark.parametrize("operation", POSTS, ids=lambda op: op.id)
+@pytest.mark.parametrize(
+    "operation", [op for op in POSTS if any(f.takes_text for f in op.fields)], ids=lambda op: op.id
+)
 def test_form_and_multipart_bodies_are_read_like_json(operation: Operation, world: World) -> None:
     """The API also takes form and multipart bodies (DRF's parsers): a hostile value in them
     is refused the same way, naming the field."""

@@ -136,6 +136,13 @@ UNKNOWN_DETAIL = {
     "POST /api/v1/bookings/{reference}/reschedule/": "No booking matches this reference and token.",
     "GET /api/v1/offices/{code}/availability/": "No office has this code.",
     "POST /api/v1/offices/{code}/check-ins/": "No office has this code.",
+    "POST /api/v1/offices/{code}/tickets/": "No office has this code.",
+    "GET /api/v1/offices/{code}/counters/": "No office has this code.",
+    "GET /api/v1/offices/{code}/queue/": "No office has this code.",
+    **{
+        f"POST /api/v1/counters/{{counter_id}}/{action}/": "No counter has this number."
+        for action in ("open", "close", "call-next", "recall", "complete", "no-show", "park", "transfer")
+    },
 }
 # Refused by the URL converter (letters, digits and dashes, at most 32): Django's resolver
 # answers, through bureau.views.page_not_found.
@@ -163,7 +170,7 @@ def test_unknown_reference_or_code_is_404_in_the_error_shape(operation: Operatio
     """Translated, and never Django's English "No Office matches the given query."."""
     before = fingerprint()
     for unknown in ("NOPE000000", "A" * 32, "-"):
-        url = operation.url(world, reference=unknown, code=unknown)
+        url = operation.url(world, reference=unknown, code=unknown, counter_id="999999999")
         for language, headers in LANGUAGES.items():
             assert_not_found(send(operation, world, url, headers=headers), language, UNKNOWN_DETAIL[operation.id])
     assert fingerprint() == before
@@ -173,7 +180,7 @@ def test_unknown_reference_or_code_is_404_in_the_error_shape(operation: Operatio
 def test_reference_or_code_the_converter_refuses_is_404_in_the_error_shape(operation: Operation, world: World) -> None:
     before = fingerprint()
     for name, value in REFUSED.items():
-        url = operation.url(world, reference=value, code=value)
+        url = operation.url(world, reference=value, code=value, counter_id=value)
         for language, headers in LANGUAGES.items():
             response = send(operation, world, url, headers=headers)
             assert response.status_code == 404, (name, response.status_code)
