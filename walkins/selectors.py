@@ -102,7 +102,12 @@ def ahead_of(ticket: Ticket, now: datetime | None = None) -> int:
         office_id=ticket.office_id, day=ticket.day, status=Ticket.Status.WAITING, service_id=ticket.service_id
     ).exclude(pk=ticket.pk)
     overdue, due = Q(issued_at__lte=now - rule.max_wait), Q(due_at__lte=now)
-    higher = Q(due & Q(base_key__gt=mine - boost)) | Q(~due & Q(base_key__gt=mine))
+    earlier = Q(issued_at__lt=ticket.issued_at) | Q(issued_at=ticket.issued_at, pk__lt=ticket.pk)
+
+    def before_me(key: float) -> Q:  # a stored key above `key`, or equal and issued first
+        return Q(base_key__gt=key) | (Q(base_key=key) & earlier)
+
+    higher = (due & before_me(mine - boost)) | (~due & before_me(mine))
     if rules.is_overdue(me, now, rule):
         return others.filter(overdue & higher).count()
     return others.filter(overdue | higher).count()

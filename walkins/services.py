@@ -343,10 +343,13 @@ def ticket_transfer(*, counter: Counter, service: Service, by: User, now: dateti
 
 
 def queues_close_day(*, now: datetime | None = None) -> int:
-    """Record the tickets of past days that were never finished (still waiting, parked or
-    called at closing) as not served, keeping them for the day's figures. Idempotent."""
+    """Close the counters still open from a past day, and record the tickets of past days
+    that were never finished (still waiting, parked or called at closing) as not served,
+    keeping them for the day's figures. Returns how many tickets. Idempotent."""
     now = now or timezone.now()
     today = selectors.local_day(now)
+    start_of_today = datetime.combine(today, datetime.min.time(), tzinfo=selectors.OFFICE_TZ)
+    CounterShift.objects.filter(closed_at__isnull=True, opened_at__lt=start_of_today).update(closed_at=now)
     left = Ticket.objects.filter(
         day__lt=today, status__in=(Ticket.Status.WAITING, Ticket.Status.PARKED, Ticket.Status.CALLED)
     )

@@ -212,3 +212,29 @@ def test_the_database_calls_what_the_pure_rule_calls(office, passport, endorseme
             got = services.ticket_call_next(counter=counter, by=clerk_, now=now)
         assert (got.pk if got else None) == (expected.id if expected else None), step
         now += timedelta(minutes=chance.uniform(0, 15))
+
+
+def test_the_day_s_open_counters_are_closed_after_it(office, passport, counters, clerks) -> None:
+    services.counter_open(counter=counters[0], by=clerks[0], now=NOW)
+    services.queues_close_day(now=NOW + timedelta(days=1))
+    assert selectors.open_shift(counters[0]) is None
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_people_ahead_are_those_the_rule_calls_first(office, passport, endorsement, counters, clerks, seed) -> None:
+    chance = random.Random(seed)
+    tickets = []
+    for _ in range(20):
+        ticket = issue(
+            office, passport, clerks[0], chance.choice(["general", "green", "student"]), chance.uniform(0, 90)
+        )
+        if chance.random() < 0.3:
+            Ticket.objects.filter(pk=ticket.pk).update(due_at=NOW + timedelta(minutes=chance.uniform(0, 120)))
+        tickets.append(ticket)
+    now = NOW + timedelta(minutes=100)
+    rule = selectors.calling_rule(selectors.queue_settings(office))
+    waiting = [selectors.as_waiting(t) for t in Ticket.objects.all()]
+    for ticket in Ticket.objects.all():
+        mine = rules.call_order(selectors.as_waiting(ticket), now, rule, enterprise_window=False)
+        expected = sum(1 for w in waiting if rules.call_order(w, now, rule, enterprise_window=False) > mine)
+        assert selectors.ahead_of(ticket, now) == expected
