@@ -93,7 +93,7 @@ def test_check_in_answers_the_booking_with_its_appointment_ticket(office, passpo
     nine_to_ten(office, passport)
     BookingPolicy.objects.get_or_create(pk=1)
     slots_generate(today=NOW.date() - timedelta(days=1))
-    slot = Slot.objects.order_by("starts_at").first()
+    slot = Slot.objects.order_by("starts_at")[0]
     booking = booking_create(
         office=office,
         service=passport,
@@ -122,7 +122,7 @@ def test_too_late_marks_the_booking_late_and_says_to_take_a_walk_in_ticket(offic
     nine_to_ten(office, passport)
     BookingPolicy.objects.get_or_create(pk=1)
     slots_generate(today=NOW.date() - timedelta(days=1))
-    slot = Slot.objects.order_by("starts_at").first()
+    slot = Slot.objects.order_by("starts_at")[0]
     booking = booking_create(
         office=office,
         service=passport,
