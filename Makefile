@@ -27,6 +27,7 @@ data: $(BIN)/.installed
 	$(BIN)/python manage.py seed_calendar
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py load_demo_bookings
+	$(BIN)/python manage.py load_demo_queues
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

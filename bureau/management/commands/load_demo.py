@@ -248,6 +248,7 @@ class Command(BaseCommand):
             f"Demo accounts (password '{DEMO_PASSWORD}'):\n"
             "  demo-supervisor              supervisor of all offices\n"
             "  demo-clerk-<office>-<window>  clerk, e.g. demo-clerk-hz-1 ... demo-clerk-hz-12, demo-clerk-fy-1\n"
+            "  demo-kiosk-<office>          the office's kiosk, e.g. demo-kiosk-hz\n"
             f"  offices: {', '.join(code.lower() for code, *_ in OFFICES)}"
         )
 
@@ -308,6 +309,10 @@ class Command(BaseCommand):
                 clerk = self._user(f"demo-clerk-{office.code.lower()}-{counter.number}", password, is_staff=False)
                 member, _ = StaffMember.objects.get_or_create(user=clerk, defaults={"role": StaffMember.Role.CLERK})
                 member.offices.add(office)
+            # The office's kiosk: an unattended device that issues walk-in tickets and checks in.
+            kiosk = self._user(demo_kiosk_username(office.code), password, is_staff=False)
+            member, _ = StaffMember.objects.get_or_create(user=kiosk, defaults={"role": StaffMember.Role.KIOSK})
+            member.offices.add(office)
 
     def _user(self, username: str, password: str, *, is_staff: bool) -> Any:
         user, _ = get_user_model().objects.get_or_create(
@@ -377,6 +382,10 @@ def demo_phone(rng: random.Random) -> str:
 
 def demo_clerk_username(office_code: str, window: int) -> str:
     return f"demo-clerk-{office_code.lower()}-{window}"
+
+
+def demo_kiosk_username(office_code: str) -> str:
+    return f"demo-kiosk-{office_code.lower()}"
 
 
 def office_local(day: date, at: time) -> datetime:
