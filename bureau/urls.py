@@ -12,6 +12,7 @@ from bureau.access import login_attempts_limited
 from bureau.dashboards import views as dashboard_views
 from bureau.forms import date_out_of_range
 from walkins import api as walkins_api
+from walkins import views as walkin_views
 
 
 class Reference:
@@ -102,6 +103,11 @@ urlpatterns = [
     path("book/manage/<ref:reference>/<ref:token>/cancel/", booking_views.cancel, name="booking-cancel"),
     path("book/manage/<ref:reference>/<ref:token>/reschedule/", booking_views.reschedule, name="booking-reschedule"),
     path("book/manage/<ref:reference>/<ref:token>/calendar.ics", booking_views.ics, name="booking-ics"),
+    path("counter/", walkin_views.counter, name="counter"),
+    path("counter/panel/", walkin_views.counter_panel, name="counter-panel"),
+    path("counter/act/", walkin_views.counter_act, name="counter-act"),
+    path("counter/<ref:code>/check-in/", walkin_views.check_in, name="counter-check-in"),
+    path("counter/<ref:code>/triage/", walkin_views.triage_page, name="counter-triage"),
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("dashboard/offices/<ref:code>/", dashboard_views.office_day, name="office-day-today"),
     path("dashboard/offices/<ref:code>/<date:day>/", dashboard_views.office_day, name="office-day"),

@@ -206,6 +206,21 @@ EXPECTED: dict[str, dict[str, dict[str, Outcome]]] = {
     "application-accept": {"GET": staff_page(200), "POST": staff_page(Redirect("/applications/"), other=200)},
     "application-detail": {"GET": staff_page(200, other=404)},
     "application-status": {"POST": staff_page(Redirect("/applications/APP0000001/"), other=404)},
+    # The clerk's pages (walkins.views): the world's counter is open, staffed by the clerk,
+    # serving a ticket. The workstation lists the caller's own office's counters; one named
+    # (?office=) that is not theirs is a 403, as are check-in and triage at another office.
+    "counter": {"GET": staff_page(200, other=403)},
+    "counter-panel": {"GET": staff_page(Redirect("counter"))},  # htmx polls it; a plain GET: the page
+    # A recall at the world's counter: only the clerk who staffs it.
+    "counter-act": {"POST": {**staff_page(Redirect("counter"), other=403), "supervisor": 403}},
+    "counter-check-in": {
+        "GET": staff_page(200, other=403),
+        "POST": staff_page(Redirect("/counter/XH/check-in/?ticket="), other=403),
+    },
+    "counter-triage": {
+        "GET": staff_page(200, other=403),
+        "POST": staff_page(Redirect("/counter/XH/triage/?ticket="), other=403),
+    },
     # supervisors' dashboards
     "dashboard": {"GET": supervisor_page(200)},
     "office-day-today": {"GET": supervisor_page(200, other=404)},
@@ -391,6 +406,7 @@ def _path(route: Route, world: World, actor: str) -> str:
 
 QUERY: dict[str, Callable[[World], dict[str, str]]] = {
     "v1:deadline-preview": lambda w: {"accepted_on": "2026-12-01", "residency": "in_province"},
+    "counter": lambda w: {"office": w.office.code},
     "v1:availability": lambda w: {"service": w.service.code, "date": "2026-12-03"},
     "book-office": lambda w: {"service": str(w.service.pk), "date": "2026-12-03"},
 }
@@ -433,6 +449,9 @@ BODY: dict[tuple[str, str], Callable[[World], dict[str, Any]]] = {
         "id_number": ID_NUMBERS[3],
     },
     ("application-status", "POST"): lambda w: {"status": Application.Status.IN_PRODUCTION},
+    ("counter-act", "POST"): lambda w: {"action": "recall", "counter": str(w.counter.pk)},
+    ("counter-check-in", "POST"): lambda w: {"code": w.booking.reference},
+    ("counter-triage", "POST"): lambda w: {"service": str(w.service.pk), "channel": "general"},
     ("set_language", "POST"): lambda w: {"language": "en", "next": "/"},
 }
 

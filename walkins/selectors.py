@@ -12,9 +12,10 @@ from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
-from bureau.models import Counter, Office
+from appointments.models import Booking
+from bureau.models import Counter, Office, Service
 from walkins import rules
-from walkins.models import PREFIXES, CounterShift, QueueSettings, Ticket, TicketChannel
+from walkins.models import PREFIXES, CounterShift, QueueSettings, Ticket, TicketChannel, TicketEvent
 
 OFFICE_TZ = ZoneInfo(settings.OFFICE_TIME_ZONE)
 # Service times of the last this long make the estimate; fewer than MIN_SAMPLES fall back to
@@ -198,4 +199,82 @@ def recent_calls(office: Office, now: datetime | None = None) -> QuerySet[Ticket
         Ticket.objects.filter(office=office, day=local_day(now), called_at__isnull=False)
         .select_related("counter")
         .order_by("-called_at")[:RECENT_CALLS]
+    )
+
+
+# --- the clerk's pages (check-in, triage, the counter workstation) -------------------------
+
+
+def services_served(office: Office) -> QuerySet[Service]:
+    """The services some counter of the office serves: what triage offers."""
+    return Service.objects.filter(counters__office=office).distinct().order_by("document", "business")
+
+
+def ticket_at_office(office: Office, ticket_id: int) -> Ticket | None:
+    return (
+        Ticket.objects.select_related("office", "service", "booking", "counter")
+        .filter(office=office, pk=ticket_id)
+        .first()
+    )
+
+
+def booking_at_office(office: Office, code: str) -> Booking | None:
+    """The booking a check-in code names, if it is of this office, with its ticket if it has
+    one (checked in already: the page shows that ticket again)."""
+    reference = "".join(code.split()).upper()
+    if not reference or len(reference) > 16:
+        return None
+    return Booking.objects.select_related("service").filter(office=office, reference=reference).first()
+
+
+def ticket_of_booking(booking: Booking) -> Ticket | None:
+    return Ticket.objects.select_related("office", "service", "counter").filter(booking=booking).first()
+
+
+@dataclass(frozen=True)
+class CounterRow:
+    counter: Counter
+    shift: CounterShift | None  # its open shift, if someone staffs it
+
+
+def office_counters(office: Office) -> list[CounterRow]:
+    """The office's counters with their services and who staffs each: three queries."""
+    counters = list(Counter.objects.filter(office=office).prefetch_related("services").order_by("number"))
+    shifts = {
+        shift.counter_id: shift
+        for shift in CounterShift.objects.filter(counter__office=office, closed_at__isnull=True).select_related("clerk")
+    }
+    return [CounterRow(counter, shifts.get(counter.pk)) for counter in counters]
+
+
+def shift_of(clerk_id: int | None) -> CounterShift | None:
+    """The counter a clerk staffs now (at most one), with its office and services."""
+    if clerk_id is None:
+        return None
+    return (
+        CounterShift.objects.select_related("counter__office")
+        .prefetch_related("counter__services")
+        .filter(clerk_id=clerk_id, closed_at__isnull=True)
+        .first()
+    )
+
+
+def last_event_at(counter: Counter, since: datetime) -> TicketEvent | None:
+    """The latest change of a ticket at this counter since `since` (the shift's start): what
+    the workstation says happened last, and whether a ticket was just served."""
+    return (
+        TicketEvent.objects.select_related("ticket__service", "ticket__booking")
+        .filter(counter=counter, at__gte=since)
+        .order_by("-at", "-id")
+        .first()
+    )
+
+
+def parked_tickets(office: Office, now: datetime | None = None) -> QuerySet[Ticket]:
+    """Today's parked tickets of the office, oldest first: any free counter may resume them."""
+    now = now or timezone.now()
+    return (
+        Ticket.objects.select_related("service", "counter", "booking")
+        .filter(office=office, day=local_day(now), status=Ticket.Status.PARKED)
+        .order_by("issued_at", "id")
     )

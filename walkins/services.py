@@ -6,6 +6,7 @@ never does two things at once; call-next locks the ticket it takes with skip_loc
 counters never take the same one; constraints back both (one called ticket a counter, one
 open shift a counter and a clerk)."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 from appointments import services as bookings
 from appointments.models import Booking
 from bureau import selectors as core
-from bureau.models import Counter, Office, OpeningSession, Service, StaffMember
+from bureau.models import Application, Counter, Office, OpeningSession, Service, StaffMember
 from bureau.services import Conflict, DomainError, NotAllowed
 from walkins import rules, selectors
 from walkins.models import PREFIXES, CounterShift, Ticket, TicketChannel, TicketEvent, TicketSequence
@@ -363,3 +364,55 @@ def queues_close_day(*, now: datetime | None = None) -> int:
                 _record(ticket, "abandoned", now, by=None, counter=ticket.counter)
                 closed += 1
     return closed
+
+
+# --- the counter workstation: the applications accepted for a ticket -----------------------
+
+
+def ticket_link_application(*, ticket: Ticket, application: Application, by: User, now: datetime | None = None) -> bool:
+    """Record that `application` was accepted for `ticket` (at the counter that serves or
+    served it, on the ticket's day, in its office), with an event, under a lock on the
+    ticket's row; True if linked now, False if it already was (linking again changes nothing)."""
+    now = now or timezone.now()
+    _check_staff_of(by, ticket.office)
+    if application.office_id != ticket.office_id:
+        raise DomainError(_("The application was accepted at another office."), code="wrong_office")
+    if ticket.status not in (Ticket.Status.CALLED, Ticket.Status.COMPLETED) or ticket.counter_id is None:
+        raise Conflict(_("Only a ticket a counter serves or served can have applications."), code="not_served")
+    if application.accepted_on != ticket.day:
+        raise DomainError(_("The application was not accepted on the ticket's day."), code="wrong_day")
+    with transaction.atomic():
+        # Two links at once take turns on the ticket's row, so neither inserts the pair twice.
+        Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk").get()
+        if ticket.applications.filter(pk=application.pk).exists():
+            return False
+        ticket.applications.add(application)
+        _record(ticket, "linked", now, by=by, counter=ticket.counter)
+    return True
+
+
+def application_accepted_link_ticket(*, application: Application, by: User, arrival: Mapping[str, str]) -> None:
+    """Acceptance follower (bureau.services.application_accepted_follow, registered in
+    walkins.apps): link the ticket the accept page carried (`arrival["ticket"]`, from the
+    counter workstation), if any. A ticket that cannot take the application refuses the
+    acceptance with the reason, and nothing is written."""
+    raw = str(arrival.get("ticket") or "")
+    if not raw:
+        return
+    ticket = None
+    if raw.isascii() and raw.isdigit() and len(raw) <= 9:
+        ticket = Ticket.objects.select_related("office", "counter").filter(pk=int(raw)).first()
+    if ticket is None or not core.staff_offices(by).filter(pk=ticket.office_id).exists():
+        raise DomainError(
+            _("The ticket this page was opened for is not one of your office's. Open it again from your counter."),
+            field="ticket",
+            code="unknown_ticket",
+        )
+    try:
+        ticket_link_application(ticket=ticket, application=application, by=by)
+    except DomainError as exc:
+        raise DomainError(
+            _("Ticket %(number)s: %(reason)s") % {"number": ticket.number, "reason": exc.message},
+            field="ticket",
+            code=exc.code,
+        ) from exc

@@ -87,6 +87,18 @@ PAGES = [
     Checked("dashboard", "/dashboard/", "supervisor"),
     Checked("office-day-today", "/dashboard/offices/XH/", "supervisor"),
     Checked("office-day", "/dashboard/offices/XH/{day}/", "supervisor"),
+    Checked("counter", "/counter/", "clerk", label="counter-serving"),
+    Checked("counter", "/counter/", "supervisor", label="counter-open-a-window"),
+    Checked("counter-check-in", "/counter/XH/check-in/", "clerk"),
+    Checked(
+        "counter-check-in",
+        "/counter/XH/check-in/",
+        "clerk",
+        label="counter-check-in-refused",
+        fill=(("#id_code", "NOSUCHREF1"),),
+    ),
+    Checked("counter-triage", "/counter/XH/triage/", "clerk"),
+    Checked("counter-triage", "/counter/XH/triage/?ticket={desk_ticket}", "clerk", label="counter-triage-ticket"),
     Checked("404", "/no-such-page/"),
 ]
 
@@ -99,6 +111,8 @@ NOT_PAGES = {
     "booking-ics": "a calendar file",
     "logout": "POST only",
     "healthz": "JSON",
+    "counter-panel": "the part of the counter page that htmx polls (checked there)",
+    "counter-act": "POST only: it answers with the counter page",
     "schema": "the OpenAPI schema (YAML)",
     "api-docs": "Swagger UI, a third-party page",
 }
@@ -151,8 +165,25 @@ def world(official_calendar: None, issuance_rules: None) -> dict[str, Any]:
         "reference": booking.reference,
         "token": booking_selectors.booking_token(booking.reference),
         "application": application.reference,
-        "users": {"clerk": clerk(office), "supervisor": supervisor(office)},
+        **_counter_desk(office),
     }
+
+
+def _counter_desk(office: Office) -> dict[str, Any]:
+    """The clerk and the supervisor of XH; the clerk staffs window 2, for Hong Kong/Macao
+    endorsements, serving a green-channel ticket (its own service and window, so the rest of
+    the hall is left as it is)."""
+    from bureau.models import Counter
+    from walkins import services as walkins
+
+    desk, boss = clerk(office), supervisor(office)
+    endorsement = ServiceFactory.create(code="hk-macao-endorsement", document="hk_macao", business="endorsement")
+    window = Counter.objects.create(office=office, number=2)
+    window.services.set([endorsement])
+    walkins.counter_open(counter=window, by=desk)
+    ticket = walkins.ticket_issue(office=office, service=endorsement, channel="green", by=desk)
+    walkins.ticket_call_next(counter=window, by=desk)
+    return {"users": {"clerk": desk, "supervisor": boss}, "desk_ticket": ticket.pk}
 
 
 def _sign_in(page: Page, live_server: LiveServer, user: Any) -> None:
