@@ -353,6 +353,10 @@ def _workstation(shift: CounterShift) -> Workstation:
         for line in selectors.queue_lines(office)
         if line.service in mine
     ]
+    # The queues in the order they are called (by weight), the longest first within one.
+    figures = selectors.queue_settings(office)
+    channel_of = {prefix: channel for channel, prefix in PREFIXES.items()}
+    lines.sort(key=lambda line: (-figures.weight(channel_of[line["queue"]]), -line["count"]))
     transfer_to = selectors.services_served(office)
     if current is not None:
         transfer_to = transfer_to.exclude(pk=current.service_id)
@@ -367,7 +371,7 @@ def _workstation(shift: CounterShift) -> Workstation:
         waiting_total=sum(line["count"] for line in lines),
         parked=list(selectors.parked_tickets(office)[:9]),
         transfer_to=transfer_to,
-        recall_limit=selectors.queue_settings(office).recall_limit,
+        recall_limit=figures.recall_limit,
     )
 
 

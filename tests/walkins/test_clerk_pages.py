@@ -691,6 +691,7 @@ def test_the_panel_refreshes_counts_from_the_database(office, passport, endorsem
     assert re.search(r"Waiting for this window 3", text(after))
     assert re.search(r"B General walk-in Ordinary passport · First application 2", text(after))
     assert re.search(r"G Green channel .*Endorsement 1", text(after))
+    assert text(after).index("G Green channel") < text(after).index("B General walk-in")  # in calling order
 
 
 def test_the_panel_reloads_the_page_once_the_counter_is_closed_elsewhere(counters, clerks) -> None:
