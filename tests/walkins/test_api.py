@@ -43,7 +43,12 @@ def test_a_walk_in_ticket_says_how_many_are_ahead_and_how_long(office, passport,
     }
     last = client.post(f"/api/v1/offices/{office.code}/tickets/", {"service": passport.code, "channel": "general"})
     assert last.json()["ahead"] == 4
-    assert last.json()["estimated_wait_minutes"] == 32  # 4 x the typical 8 minutes, no counter open
+    # No counter open and none to open later today: the estimate plays the rule forward as if
+    # one counter served passports from now, each ticket taking the typical 8 minutes. Ahead:
+    # the 4 above; and the green channel's pace of the last quarter of an hour (one ticket)
+    # brings a green ticket every 15 minutes (at 7.5, 22.5, 37.5 and 52.5), each of which
+    # overtakes a general walk-in. So 8 tickets before this one: 8 x 8 = 64 minutes.
+    assert last.json()["estimated_wait_minutes"] == 64
 
 
 @pytest.mark.parametrize(
@@ -149,8 +154,13 @@ def test_the_public_queue_names_no_one(office, passport, counters, clerks) -> No
     services.counter_open(counter=counters[0], by=clerks[0], now=NOW)
     services.ticket_call_next(counter=counters[0], by=clerks[0], now=NOW)
     response = Client().get(f"/api/v1/offices/{office.code}/queue/")
+    # A newcomer's wait, by playing the rule forward: window 1 is the only one open; a ticket
+    # takes (3 x the typical 8 + G001, just called, as half a ticket of 0) / 3.5 = 6.86
+    # minutes, so the window is free at 6.86 and calls B001, then the green ticket expected
+    # at 7.5 (one green in the last quarter of an hour: one every 15 minutes), B002, the
+    # green expected at 22.5, then the newcomer: 5 x 6.86 = 34 minutes.
     assert response.json() == {
         "office": "XH",
-        "waiting": [{"queue": "B", "service": passport.code, "count": 2, "estimated_wait_minutes": 16}],
+        "waiting": [{"queue": "B", "service": passport.code, "count": 2, "estimated_wait_minutes": 34}],
         "recent_calls": [{"number": "G001", "counter": 1}],
     }
