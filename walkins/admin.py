@@ -33,7 +33,9 @@ class TicketAdmin(ReadOnly, admin.ModelAdmin[Ticket]):
     list_filter = ["status", "channel", "office", "day"]
     list_select_related = ["office", "service", "counter"]
     search_fields = ["=number"]
-    exclude = ["base_key"]
+    # The calling key means nothing to a person; the mobile number, kept only until its SMS is
+    # written, is nobody's business in the admin (the outbox shows what was sent).
+    exclude = ["base_key", "phone"]
     inlines = [TicketEventInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
