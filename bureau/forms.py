@@ -1,5 +1,6 @@
 """Page forms: input shape only; rules live in services."""
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -9,12 +10,12 @@ from django.forms.renderers import BaseRenderer
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from bureau.identity import compact_id_number, mask_id_number
 from bureau.models import Application, Office, Residency, Service
-from bureau.text import has_hidden_characters
+from bureau.text import has_hidden_characters, hidden_characters_problem
 
 # Dates the calendar arithmetic will take: far outside this is a typo, not a case.
 EARLIEST_DATE = date(2000, 1, 1)
@@ -132,6 +133,16 @@ class ApplicationAcceptForm(forms.Form):
         help_text=_("For example: household registration moved into the province."),
     )
 
+    # The ticket the counter workstation is serving (/applications/new/?ticket=<id>), carried
+    # to the acceptance followers (bureau.services) so that walkins links it; not shown.
+    ticket = forms.IntegerField(
+        label=pgettext_lazy("application arrival", "Ticket"),
+        required=False,
+        min_value=1,
+        max_value=999_999_999,
+        widget=forms.HiddenInput,
+    )
+
     def __init__(self, *args: object, offices: QuerySet[Office], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         field = self.fields["office"]
@@ -139,7 +150,147 @@ class ApplicationAcceptForm(forms.Form):
         if len(offices) == 1:
             field.initial = offices[0]
 
+    def acceptance(self) -> dict[str, Any]:
+        """The cleaned data as bureau.services.application_accept takes it."""
+        data = dict(self.cleaned_data)
+        ticket = data.pop("ticket", None)
+        data["arrival"] = {"ticket": str(ticket)} if ticket else {}
+        return data
+
+
+def ticket_from_query(value: str | None) -> int | None:
+    """The ticket id the counter workstation put in the accept page's address, if it is one."""
+    if value and value.isascii() and value.isdigit() and len(value) <= 9 and int(value) > 0:
+        return int(value)
+    return None
+
 
 class ApplicationStatusForm(forms.Form):
     status = forms.ChoiceField(choices=Application.Status.choices)
     note = forms.CharField(max_length=200, required=False)
+    # The status the page was showing: a form from before someone else's change (or a
+    # replayed one) changes nothing. Left out (the API's way, older pages), it is not checked.
+    current = forms.ChoiceField(choices=Application.Status.choices, required=False)
+    # Sent by the confirmation step's button: a step that cannot be undone is taken only then.
+    confirmed = forms.BooleanField(required=False)
+
+
+# Whole resident ID numbers (GB 11643), as compact_id_number leaves them.
+ID_NUMBER_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+# Six digits in a row: part of an ID or phone number, as likely as not (a reference has at
+# most a few digits together). Search text holding them stays out of addresses and pages.
+DIGIT_RUN = re.compile(r"[0-9]{6,}")
+SEARCH_MAX_LENGTH = 100
+
+
+class ApplicationSearchForm(forms.Form):
+    """The clerk's search over their offices' applications. One box takes a reference, a name
+    or a whole ID number; the page sends it by POST, and only a search with no number in it
+    is then moved into the address (?q=...) for paging and bookmarks: an ID number is never
+    in an address, a log or the page (see views.application_list)."""
+
+    q = forms.CharField(
+        label=_("Reference, name or ID number"),
+        max_length=SEARCH_MAX_LENGTH,
+        required=False,
+        widget=forms.TextInput(
+            attrs={"type": "search", "autocomplete": "off", "spellcheck": "false", "data-no-keep": ""}
+        ),
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=[("", pgettext_lazy("application filter", "Any status")), *Application.Status.choices],
+        required=False,
+    )
+    due = forms.ChoiceField(
+        label=pgettext_lazy("application filter", "Due date"),
+        choices=[
+            ("", pgettext_lazy("application filter", "Any")),
+            ("overdue", _("Overdue")),
+            ("soon", pgettext_lazy("application filter", "Due soon")),
+        ],
+        required=False,
+    )
+    office = forms.ModelChoiceField(
+        label=_("Office"),
+        queryset=Office.objects.none(),
+        required=False,
+        empty_label=pgettext_lazy("application filter", "All my offices"),
+    )
+    accepted_from = forms.DateField(
+        label=pgettext_lazy("application filter", "Accepted from"), required=False, widget=DateInput
+    )
+    accepted_to = forms.DateField(
+        label=pgettext_lazy("application filter", "Accepted until"), required=False, widget=DateInput
+    )
+
+    # What goes into the address after a POST; q only when it holds no number.
+    QUERY_FIELDS = ("q", "status", "due", "office", "accepted_from", "accepted_to")
+
+    def __init__(self, *args: Any, offices: QuerySet[Office], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        offices = offices.order_by("position", "code")
+        field = self.fields["office"]
+        field.queryset = offices  # type: ignore[attr-defined]
+        if len(offices) < 2:  # a clerk of one office has nothing to choose
+            del self.fields["office"]
+
+    def clean_q(self) -> str:
+        value: str = self.cleaned_data["q"].strip()
+        if problem := hidden_characters_problem(value, label=pgettext("search field", "The search")):
+            raise forms.ValidationError(problem, code="hidden_characters")
+        return value
+
+    def _check_date(self, name: str) -> date | None:
+        value: date | None = self.cleaned_data.get(name)
+        if value is not None and (problem := date_out_of_range(value)):
+            self.add_error(name, problem)
+            return None
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, last = self._check_date("accepted_from"), self._check_date("accepted_to")
+        if first and last and first > last:
+            self.add_error("accepted_to", gettext("The end of the range is before its start."))
+        return data
+
+    @property
+    def holds_number(self) -> bool:
+        """The search box holds a run of digits (spaces and full-width digits as typed on
+        Chinese keyboards count): it is never put in an address or shown again."""
+        return bool(DIGIT_RUN.search(compact_id_number(str(self.data.get("q", "")))))
+
+    @property
+    def searched_id_number(self) -> str:
+        """The search text as a whole ID number, normalised ('' if it is not one)."""
+        number = compact_id_number(self.cleaned_data.get("q", "")) if self.is_valid() else ""
+        return number if ID_NUMBER_SHAPE.fullmatch(number) else ""
+
+    def forget_number(self) -> None:
+        """Leave the search box empty when the page is shown again."""
+        self.data = {**dict(self.data.items()), "q": ""}
+
+    def criteria(self, *, by_id_number: bool) -> dict[str, Any]:
+        """Keyword arguments for selectors.applications_search. With `by_id_number` (a POST),
+        a whole ID number is searched as one; otherwise text is a reference or a name."""
+        data = self.cleaned_data
+        text, id_number = data.get("q", ""), ""
+        if by_id_number and self.searched_id_number:
+            text, id_number = "", self.searched_id_number
+        return {
+            "text": text,
+            "id_number": id_number,
+            "status": data.get("status", ""),
+            "due": data.get("due", ""),
+            "office": data.get("office"),
+            "accepted_from": data.get("accepted_from"),
+            "accepted_to": data.get("accepted_to"),
+        }
+
+    def query(self) -> dict[str, str]:
+        """The address form of a valid search, without any number typed in the box."""
+        query = {name: str(self.data.get(name, "")).strip() for name in self.QUERY_FIELDS if name in self.fields}
+        if self.holds_number:
+            query["q"] = ""
+        return {name: value for name, value in query.items() if value}

@@ -1,6 +1,7 @@
 """Reads shared by pages, the API and jobs."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -9,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import caches
 from django.core.validators import slug_re
-from django.db.models import Exists, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from bureau import workdays
@@ -149,24 +150,107 @@ def applications_for_staff(user: User | AnonymousUser) -> QuerySet[Application]:
     return Application.objects.filter(office__in=staff_offices(user)).select_related("office", "service")
 
 
-def applications_due_soon(user: User | AnonymousUser) -> QuerySet[Application]:
-    """Open applications due from today up to the DUE_SOON_WORKING_DAYS-th working day after it."""
+def _due_soon(applications: QuerySet[Application]) -> QuerySet[Application]:
     today = office_today()
     horizon = workdays.add_working_days(work_calendar(), today, DUE_SOON_WORKING_DAYS).due_on
-    return (
-        applications_for_staff(user)
-        .filter(status__in=Application.OPEN_STATUSES, due_on__gte=today, due_on__lte=horizon)
-        .order_by("due_on", "reference")
-    )
+    return applications.filter(status__in=Application.OPEN_STATUSES, due_on__gte=today, due_on__lte=horizon)
+
+
+def _overdue(applications: QuerySet[Application]) -> QuerySet[Application]:
+    return applications.filter(status__in=Application.OPEN_STATUSES, due_on__lt=office_today())
+
+
+def applications_due_soon(user: User | AnonymousUser) -> QuerySet[Application]:
+    """Open applications due from today up to the DUE_SOON_WORKING_DAYS-th working day after it."""
+    return _due_soon(applications_for_staff(user)).order_by("due_on", "reference")
 
 
 def applications_overdue(user: User | AnonymousUser) -> QuerySet[Application]:
     """Open applications whose due date has passed: not ready by the day the bureau promised."""
-    return (
-        applications_for_staff(user)
-        .filter(status__in=Application.OPEN_STATUSES, due_on__lt=office_today())
-        .order_by("due_on", "reference")
-    )
+    return _overdue(applications_for_staff(user)).order_by("due_on", "reference")
+
+
+def applications_flag_overdue(applications: QuerySet[Application]) -> QuerySet[Application]:
+    """The same applications, each with `is_overdue` (open and past its due date), computed
+    in the same query, for lists that mark them."""
+    late = Q(status__in=Application.OPEN_STATUSES, due_on__lt=office_today())
+    return applications.annotate(is_overdue=ExpressionWrapper(late, output_field=BooleanField()))
+
+
+DUE_FILTERS: dict[str, Callable[[QuerySet[Application]], QuerySet[Application]]] = {
+    "overdue": _overdue,
+    "soon": _due_soon,
+}
+
+
+def applications_search(
+    user: User | AnonymousUser,
+    *,
+    text: str = "",
+    id_number: str = "",
+    status: str = "",
+    due: str = "",
+    office: Office | None = None,
+    accepted_from: date | None = None,
+    accepted_to: date | None = None,
+) -> QuerySet[Application]:
+    """The applications of the user's offices that match every criterion given: `text` is
+    the start of a reference or part of the applicant's name; `id_number` the whole number,
+    compared normalised (spaces, full-width digits, a lower-case x); `due` "overdue" or
+    "soon" (open and due within DUE_SOON_WORKING_DAYS working days). Newest first, or the
+    earliest due first when `due` is given."""
+    applications = applications_for_staff(user)
+    if text := text.strip():
+        matches = Q(applicant_name__icontains=text)
+        if reference := "".join(text.split()).replace("-", "").upper():  # as read aloud: "ABCD-EFGH"
+            matches |= Q(reference__startswith=reference)
+        applications = applications.filter(matches)
+    if id_number:
+        applications = applications.filter(id_number=compact_id_number(id_number))
+    if status:
+        applications = applications.filter(status=status)
+    if office is not None:
+        applications = applications.filter(office=office)
+    if accepted_from is not None:
+        applications = applications.filter(accepted_on__gte=accepted_from)
+    if accepted_to is not None:
+        applications = applications.filter(accepted_on__lte=accepted_to)
+    if due in DUE_FILTERS:
+        return DUE_FILTERS[due](applications).order_by("due_on", "reference")
+    return applications
+
+
+# --- how the applicant came ---------------------------------------------------------------------
+#
+# An application's detail page names what brought its applicant (the ticket called at the
+# counter, the booking behind that ticket). Those live on higher floors, which the core may not
+# import: a higher floor registers a describer here when it starts (AppConfig.ready), as
+# appointments follows the calendar; the page lists whatever the describers return, in the
+# order they were registered. A describer takes the application and returns its links (none
+# when it knows nothing of it), each in the language active when it is called.
+
+
+@dataclass(frozen=True)
+class ArrivalLink:
+    """One thing that brought the applicant: what it is ("Ticket"), which one ("B023 at
+    10:42"), and the address of its page, if there is one the clerk may open."""
+
+    label: str
+    text: str
+    url: str = ""
+
+
+ArrivalDescriber = Callable[[Application], list[ArrivalLink]]
+application_arrival_describers: list[ArrivalDescriber] = []
+
+
+def application_arrival_describe(describer: ArrivalDescriber) -> None:
+    if describer not in application_arrival_describers:
+        application_arrival_describers.append(describer)
+
+
+def application_arrival(application: Application) -> list[ArrivalLink]:
+    return [link for describer in application_arrival_describers for link in describer(application)]
 
 
 def application_for_applicant(*, reference: str, id_number: str) -> Application | None:

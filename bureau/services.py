@@ -2,8 +2,10 @@
 
 import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Protocol
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -43,6 +45,44 @@ STATUS_FLOW: dict[str, tuple[str, ...]] = {
     Application.Status.MAILED: (),
     Application.Status.COLLECTED: (),
 }
+
+
+@dataclass(frozen=True)
+class StatusStep:
+    """What a step along STATUS_FLOW means for a clerk about to take it: the other next
+    statuses it rules out for good (from in production, ready and mailed exclude each other)
+    and whether it ends the lifecycle. No step goes back, so one that closes a way or ends
+    the lifecycle is confirmed on the page before it is taken."""
+
+    current: str
+    new: str
+    closes: tuple[str, ...]
+    final: bool
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.final or bool(self.closes)
+
+    @property
+    def new_label(self) -> str:
+        return str(Application.Status(self.new).label)
+
+    @property
+    def closes_labels(self) -> list[str]:
+        return [str(Application.Status(status).label) for status in self.closes]
+
+    @property
+    def stops_deadline(self) -> bool:
+        """The application leaves the open statuses: its issuance deadline no longer counts."""
+        return self.current in Application.OPEN_STATUSES and self.new not in Application.OPEN_STATUSES
+
+
+def status_step(*, current: str, new: str) -> StatusStep | None:
+    """The step from `current` to `new`, or None when STATUS_FLOW does not allow it."""
+    if new not in STATUS_FLOW.get(current, ()):
+        return None
+    closes = tuple(other for other in STATUS_FLOW[current] if other != new)
+    return StatusStep(current=current, new=new, closes=closes, final=not STATUS_FLOW.get(new))
 
 
 class DomainError(Exception):
@@ -92,6 +132,30 @@ def _check_staff_of(user: User, office: Office) -> None:
         raise NotAllowed(_("You are not on the staff of this office."))
 
 
+# --- acceptance followers ----------------------------------------------------------------------
+#
+# A higher floor that keeps something made from an acceptance (walkins links the ticket the
+# applicant came with to the applications accepted from it) registers a follower here when it
+# starts (AppConfig.ready), as appointments follows the calendar (calendar_follow): the core
+# knows nothing of tickets. Each follower is called inside the acceptance's transaction with the
+# new application, the clerk, and `arrival`: what the page carried about how the applicant
+# came, as plain strings (the counter workstation sends {"ticket": "<ticket id>"}; an
+# acceptance through the API carries {}). A DomainError it raises refuses the acceptance
+# (nothing is written) and is shown to the clerk, on the field it names or above the form.
+
+
+class ApplicationAcceptedFollower(Protocol):
+    def __call__(self, *, application: Application, by: User, arrival: Mapping[str, str]) -> None: ...
+
+
+application_accepted_followers: list[ApplicationAcceptedFollower] = []
+
+
+def application_accepted_follow(follower: ApplicationAcceptedFollower) -> None:
+    if follower not in application_accepted_followers:
+        application_accepted_followers.append(follower)
+
+
 def application_accept(
     *,
     office: Office,
@@ -102,9 +166,10 @@ def application_accept(
     by: User,
     residency_override: str = "",
     override_reason: str = "",
+    arrival: Mapping[str, str] | None = None,
 ) -> Application:
-    """Record an accepted application and its first event; its deadline is computed by a
-    Celery task sent after commit."""
+    """Record an accepted application and its first event, and tell the acceptance followers
+    (same transaction); its deadline is computed by a Celery task sent after commit."""
     _check_staff_of(by, office)
     name = applicant_name.strip()
     if not name:
@@ -139,6 +204,8 @@ def application_accept(
             accepted_on=selectors.office_today(),
         )
         ApplicationEvent.objects.create(application=application, status=application.status, at=now, by=by)
+        for follower in application_accepted_followers:
+            follower(application=application, by=by, arrival=dict(arrival or {}))
         # robust: a broker that is down must not turn a committed acceptance into an error;
         # the deadline sweep (django-q2) fills any due date left empty.
         transaction.on_commit(lambda: _send_compute_deadline(application.pk), robust=True)

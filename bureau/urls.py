@@ -96,6 +96,7 @@ urlpatterns = [
     path("applications/new/", views.application_accept, name="application-accept"),
     path("applications/<ref:reference>/", views.application_detail, name="application-detail"),
     path("applications/<ref:reference>/status/", views.application_status, name="application-status"),
+    path("applications/<ref:reference>/receipt/", views.application_receipt, name="application-receipt"),
     path("book/", booking_views.office_list, name="book"),
     path("book/lost-link/", booking_views.lost_link, name="booking-lost-link"),
     path("book/<ref:code>/", booking_views.book, name="book-office"),

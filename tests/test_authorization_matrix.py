@@ -201,11 +201,16 @@ EXPECTED: dict[str, dict[str, dict[str, Outcome]]] = {
             "supervisor": Redirect("dashboard"),
         },
     ),
-    "application-list": {"GET": staff_page(200)},
+    # POST: a search; one by ID number is answered in place (it never goes into an address)
+    "application-list": {"GET": staff_page(200), "POST": staff_page(200)},
     # The other office's staff are offered only their own offices: the form refuses (200).
     "application-accept": {"GET": staff_page(200), "POST": staff_page(Redirect("/applications/"), other=200)},
     "application-detail": {"GET": staff_page(200, other=404)},
-    "application-status": {"POST": staff_page(Redirect("/applications/APP0000001/"), other=404)},
+    "application-status": {
+        "GET": staff_page(200, other=404),  # the confirmation page of a step
+        "POST": staff_page(Redirect("/applications/APP0000001/"), other=404),
+    },
+    "application-receipt": {"GET": staff_page(200, other=404)},
     # The clerk's pages (walkins.views): the world's counter is open, staffed by the clerk,
     # serving a ticket. The workstation lists the caller's own office's counters; one named
     # (?office=) that is not theirs is a 403, as are check-in and triage at another office.
@@ -260,6 +265,8 @@ SHOWN_TO_OFFICE = {
     ("v1:application-detail", "GET"),
     ("application-list", "GET"),
     ("application-detail", "GET"),
+    ("application-list", "POST"),
+    ("application-receipt", "GET"),
     ("dashboard", "GET"),
 }
 
@@ -409,6 +416,7 @@ QUERY: dict[str, Callable[[World], dict[str, str]]] = {
     "counter": lambda w: {"office": w.office.code},
     "v1:availability": lambda w: {"service": w.service.code, "date": "2026-12-03"},
     "book-office": lambda w: {"service": str(w.service.pk), "date": "2026-12-03"},
+    "application-status": lambda w: {"status": Application.Status.IN_PRODUCTION},
 }
 
 BODY: dict[tuple[str, str], Callable[[World], dict[str, Any]]] = {
@@ -452,6 +460,7 @@ BODY: dict[tuple[str, str], Callable[[World], dict[str, Any]]] = {
     ("counter-act", "POST"): lambda w: {"action": "recall", "counter": str(w.counter.pk)},
     ("counter-check-in", "POST"): lambda w: {"code": w.booking.reference},
     ("counter-triage", "POST"): lambda w: {"service": str(w.service.pk), "channel": "general"},
+    ("application-list", "POST"): lambda w: {"q": w.application.id_number},
     ("set_language", "POST"): lambda w: {"language": "en", "next": "/"},
 }
 

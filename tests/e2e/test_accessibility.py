@@ -84,6 +84,16 @@ PAGES = [
         fill=(("#id_id_number", "330106199001011234"),),
     ),
     Checked("application-detail", "/applications/{application}/", "clerk"),
+    Checked(
+        "application-list",
+        "/applications/",
+        "clerk",
+        label="application-list-id-search",
+        fill=(("#id_q", "33010619900101123X"),),
+    ),
+    Checked("application-list", "/applications/?q=%E7%8E%8B&due=soon", "clerk", label="application-list-filtered"),
+    Checked("application-status", "/applications/{in_production}/status/?status=mailed", "clerk"),
+    Checked("application-receipt", "/applications/{application}/receipt/", "clerk"),
     Checked("dashboard", "/dashboard/", "supervisor"),
     Checked("office-day-today", "/dashboard/offices/XH/", "supervisor"),
     Checked("office-day", "/dashboard/offices/XH/{day}/", "supervisor"),
@@ -105,7 +115,6 @@ PAGES = [
 # URL names that are no page of ours to check, and why.
 NOT_PAGES = {
     "staff-home": "redirects to the applications or the dashboard",
-    "application-status": "POST only (a status button)",
     "booking-cancel": "POST only",
     "booking-reschedule": "POST only",
     "booking-ics": "a calendar file",
@@ -159,7 +168,11 @@ def world(official_calendar: None, issuance_rules: None) -> dict[str, Any]:
     application = ApplicationFactory.create(
         office=office, service=service, accepted_on=today, due_on=today + timedelta(days=9)
     )
+    in_production = ApplicationFactory.create(
+        office=office, service=service, accepted_on=today, due_on=today + timedelta(days=9), status="in_production"
+    )
     return {
+        "in_production": in_production.reference,
         "service": service.pk,
         "day": timezone.localtime(slot.starts_at, OFFICE_TZ).date().isoformat(),
         "reference": booking.reference,

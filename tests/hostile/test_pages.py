@@ -224,8 +224,10 @@ def test_status_page_hidden_character_in_the_note_is_refused_with_a_message(worl
         )
         assert response.status_code == 302, hidden(char)
         shown = html.unescape(client.get(response["Location"], headers={"accept-language": "en"}).content.decode())
-        # Django's form refuses NUL first, with the page's one message for a bad form.
-        expected = "Choose one of the offered steps." if char == "\x00" else "The note contains control or invisible"
+        # Django's form refuses NUL first, with its own message, named as the note's.
+        expected = (
+            "The note: Null characters are not allowed." if char == "\x00" else "The note contains control or invisible"
+        )
         assert expected in shown, hidden(char)
     assert fingerprint() == before
 
