@@ -12,6 +12,7 @@ from bureau.access import login_attempts_limited
 from bureau.dashboards import views as dashboard_views
 from bureau.forms import date_out_of_range
 from walkins import api as walkins_api
+from walkins import public_views as walkin_pages
 from walkins import views as walkin_views
 
 
@@ -104,6 +105,18 @@ urlpatterns = [
     path("book/manage/<ref:reference>/<ref:token>/cancel/", booking_views.cancel, name="booking-cancel"),
     path("book/manage/<ref:reference>/<ref:token>/reschedule/", booking_views.reschedule, name="booking-reschedule"),
     path("book/manage/<ref:reference>/<ref:token>/calendar.ics", booking_views.ics, name="booking-ics"),
+    path("queues/", walkin_pages.queues, name="queues"),
+    path("board/<ref:code>/", walkin_pages.board, name="board"),
+    path("ticket/<id:ticket_id>/<ref:signature>/", walkin_pages.ticket_page, name="ticket-page"),
+    path("kiosk/<ref:code>/", walkin_pages.kiosk, name="kiosk"),
+    path("kiosk/<ref:code>/ticket/", walkin_pages.kiosk_ticket, name="kiosk-ticket"),
+    path("kiosk/<ref:code>/check-in/", walkin_pages.kiosk_check_in, name="kiosk-check-in"),
+    path(
+        "kiosk/<ref:code>/tickets/<id:ticket_id>/<ref:signature>/",
+        walkin_pages.kiosk_ticket_screen,
+        name="kiosk-ticket-screen",
+    ),
+    path("kiosk/<ref:code>/tickets/<id:ticket_id>/<ref:signature>/sms/", walkin_pages.kiosk_sms, name="kiosk-sms"),
     path("counter/", walkin_views.counter, name="counter"),
     path("counter/panel/", walkin_views.counter_panel, name="counter-panel"),
     path("counter/act/", walkin_views.counter_act, name="counter-act"),

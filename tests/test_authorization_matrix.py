@@ -49,7 +49,9 @@ from appointments.api import BookingByToken
 from appointments.models import Booking, BookingPolicy
 from bureau.models import Application, Counter, Office, Service
 from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, clerk, nine_to_ten, supervisor
+from walkins import selectors as walkin_selectors
 from walkins import services as walkin_services
+from walkins.models import Ticket
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Wednesday 2 December 2026, 08:50 in Hangzhou: the booking below (09:00 that day) can be
@@ -135,6 +137,11 @@ def admin_page(ok: Outcome) -> dict[str, Outcome]:
     }
 
 
+# The kiosk's pages are for the office's kiosk device (signed in as a StaffMember of role
+# "kiosk"; tests/walkins/test_public_pages.py signs one in): staff get a 403 there.
+KIOSK_ONLY: dict[str, Outcome] = {"anonymous": TO_LOGIN, **dict.fromkeys(STAFF, 403)}
+
+
 def each(methods: tuple[str, ...], row: dict[str, Outcome]) -> dict[str, dict[str, Outcome]]:
     """The same row for several methods (views that do not restrict the method)."""
     return dict.fromkeys(methods, row)
@@ -180,6 +187,15 @@ EXPECTED: dict[str, dict[str, dict[str, Outcome]]] = {
     "booking-lost-link": {"GET": everyone(200), "POST": everyone(200)},  # the same answer, match or not
     "book-office": {"GET": everyone(200), "POST": everyone(Redirect("/book/manage/"))},
     "healthz": {"GET": everyone(200)},
+    # the hall's devices and public pages (walkins.public_views): numbers only, no names
+    "queues": {"GET": everyone(200)},
+    "board": {"GET": everyone(200)},
+    "ticket-page": {"GET": everyone(200)},  # the signed address is the credential
+    "kiosk": {"GET": KIOSK_ONLY},
+    "kiosk-ticket": {"POST": KIOSK_ONLY},
+    "kiosk-check-in": {"POST": KIOSK_ONLY},
+    "kiosk-ticket-screen": {"GET": KIOSK_ONLY},
+    "kiosk-sms": {"POST": KIOSK_ONLY},
     "schema": {"GET": everyone(200)},
     "api-docs": {"GET": everyone(200)},
     "set_language": each(METHODS, everyone(302)),
@@ -392,6 +408,8 @@ def _path_kwargs(route: Route, world: World, actor: str) -> dict[str, str]:
         "content_type_id": str(ContentType.objects.get_for_model(Office).pk),
         "object_id": str(world.office.pk),
         "url": "no-such-page/",
+        "ticket_id": str(_first_ticket(world).pk),
+        "signature": walkin_selectors.ticket_signature(_first_ticket(world).pk),
         "counter_id": str(world.counter.pk),
         "token": {
             "applicant": world.token(world.booking),
@@ -402,6 +420,10 @@ def _path_kwargs(route: Route, world: World, actor: str) -> dict[str, str]:
     if unknown:
         pytest.fail(f"{route.key}: no value for the path arguments {unknown}; add them to _path_kwargs")
     return {name: values[name] for name in route.kwargs}
+
+
+def _first_ticket(world: World) -> Ticket:
+    return Ticket.objects.filter(office=world.office).order_by("pk").first() or Ticket()
 
 
 def _path(route: Route, world: World, actor: str) -> str:

@@ -3,6 +3,7 @@ many are ahead of a ticket, the estimated wait, what boards and the queue page s
 are read from the database, never kept as running totals."""
 
 import heapq
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import count
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Count, F, Min, Q, QuerySet
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from appointments import selectors as booking_rules
 from appointments import services as bookings
@@ -579,6 +581,134 @@ def recent_calls(office: Office, now: datetime | None = None) -> QuerySet[Ticket
         .select_related("counter")
         .order_by("-called_at")[:RECENT_CALLS]
     )
+
+
+# --- public pages and devices: the kiosk, the board, the queue page, a ticket's own page ----
+
+# A ticket's public page is /ticket/<id>/<signature>/: the signature is an HMAC of the id
+# with the site's secret, so no address can be guessed or walked from one ticket to the next.
+TICKET_PAGE_SALT = "walkins.ticket-page"
+TICKET_SIGNATURE_LENGTH = 24  # hex digits: 96 bits
+
+
+def ticket_signature(ticket_id: int) -> str:
+    return salted_hmac(TICKET_PAGE_SALT, str(ticket_id), algorithm="sha256").hexdigest()[:TICKET_SIGNATURE_LENGTH]
+
+
+def ticket_by_signature(ticket_id: int, signature: str) -> Ticket | None:
+    """The ticket of a public page address, or None when the signature does not match."""
+    if not constant_time_compare(ticket_signature(ticket_id), signature):
+        return None
+    return Ticket.objects.select_related("office", "service", "counter").filter(pk=ticket_id).first()
+
+
+def _open_at(sessions: Iterable[OpeningSession], kind: str | None, moment: time) -> bool:
+    return any(s.day_kind == kind and s.opens_at <= moment < s.closes_at for s in sessions)
+
+
+def _day_kind(now: datetime) -> str | None:
+    return bookings.day_kind_of(core.work_calendar(), local_day(now))
+
+
+def kiosk_services(office: Office, now: datetime | None = None) -> QuerySet[Service]:
+    """What a kiosk offers: the services the office's counters serve; on a weekend only the
+    weekend services (SPEC 2)."""
+    now = now or timezone.now()
+    served = Service.objects.filter(counters__office=office).distinct().order_by("document", "business")
+    if _day_kind(now) == OpeningSession.DayKind.WEEKEND:
+        return served.filter(weekend_service=True)
+    return served
+
+
+@dataclass(frozen=True)
+class OfficeQueue:
+    """One office on the public queue page: its queues (queue_lines, as the API gives them)
+    and whether it is open now."""
+
+    office: Office
+    lines: list[QueueLine]
+    open_now: bool
+
+    @property
+    def waiting(self) -> int:
+        return sum(line.count for line in self.lines)
+
+    @property
+    def longest_wait_minutes(self) -> int:
+        return max((line.estimated_wait_minutes for line in self.lines), default=0)
+
+
+def office_queues(now: datetime | None = None) -> list[OfficeQueue]:
+    """Every office (walk-in-only ones too) with its queues and whether it is open now."""
+    now = now or timezone.now()
+    kind, moment = _day_kind(now), timezone.localtime(now, OFFICE_TZ).time()
+    return [
+        OfficeQueue(
+            office=office, lines=queue_lines(office, now), open_now=_open_at(office.sessions.all(), kind, moment)
+        )
+        for office in core.offices_with_sessions()
+    ]
+
+
+@dataclass(frozen=True)
+class QueueTotal:
+    """One queue (its letter) over all its services: what a board shows."""
+
+    queue: str
+    count: int
+    longest_wait_minutes: int
+
+
+def queue_totals(lines: Iterable[QueueLine]) -> list[QueueTotal]:
+    """The queue lines summed up by queue, in the order of the queue letters."""
+    totals: dict[str, QueueTotal] = {}
+    for line in lines:
+        before = totals.get(line.queue, QueueTotal(line.queue, 0, 0))
+        totals[line.queue] = QueueTotal(
+            line.queue, before.count + line.count, max(before.longest_wait_minutes, line.estimated_wait_minutes)
+        )
+    order = list(PREFIXES.values())
+    return sorted(totals.values(), key=lambda total: order.index(total.queue))
+
+
+def quietest_open(queues: Iterable[OfficeQueue]) -> OfficeQueue | None:
+    """The open office with the shortest estimated wait (then the fewest waiting)."""
+    return min(
+        (queue for queue in queues if queue.open_now),
+        key=lambda queue: (queue.longest_wait_minutes, queue.waiting),
+        default=None,
+    )
+
+
+def quieter_offices(office: Office, now: datetime | None = None, *, limit: int = 3) -> list[OfficeQueue]:
+    """Other offices open now, shortest estimated wait first: where a kiosk that cannot give
+    a ticket sends people."""
+    others = [queue for queue in office_queues(now) if queue.open_now and queue.office.pk != office.pk]
+    return sorted(others, key=lambda queue: (queue.longest_wait_minutes, queue.waiting))[:limit]
+
+
+def front_of_queue(*, office: Office, service_id: int, places: int, now: datetime | None = None) -> list[Ticket]:
+    """The waiting tickets of one service that have at most `places` people ahead, in calling
+    order: the n-th has n-1 ahead, as ahead_of counts. Read along the stored key, a few rows
+    from each of the rule's tiers, so the cost does not grow with the queue."""
+    now = now or timezone.now()
+    rule = calling_rule(queue_settings(office))
+    waiting = Ticket.objects.filter(
+        office=office, day=local_day(now), status=Ticket.Status.WAITING, service_id=service_id
+    )
+    overdue, due = Q(issued_at__lte=now - rule.max_wait), Q(due_at__lte=now)
+    order = (F("base_key").desc(), F("issued_at").asc(), F("id").asc())
+    found: list[Ticket] = []
+    for tier in (overdue & due, overdue & ~due, ~overdue & due, ~overdue & ~due):
+        found += waiting.filter(tier).order_by(*order)[: places + 1]
+
+    def order_of(ticket: Ticket) -> tuple[bool, float, float, int]:  # as ahead_of compares
+        me = as_waiting(ticket)
+        boost = rule.appointment_boost if rules.is_due(me, now) else 0.0
+        return rules.is_overdue(me, now, rule), ticket.base_key + boost, -ticket.issued_at.timestamp(), -ticket.pk
+
+    found.sort(key=order_of, reverse=True)
+    return found[: places + 1]
 
 
 # --- the clerk's pages (check-in, triage, the counter workstation) -------------------------

@@ -13,14 +13,16 @@ from datetime import date, datetime
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from appointments import services as bookings
 from appointments.models import Booking
 from bureau import selectors as core
-from bureau.models import Application, Counter, Office, OpeningSession, Service, StaffMember
-from bureau.services import Conflict, DomainError, NotAllowed
+from bureau.identity import normalize_mobile
+from bureau.models import Application, Counter, Office, OpeningSession, OutboxMessage, Service, StaffMember
+from bureau.services import Conflict, DomainError, NotAllowed, message_queue
 from walkins import rules, selectors
 from walkins.models import PREFIXES, CounterShift, Ticket, TicketChannel, TicketEvent, TicketSequence
 
@@ -119,7 +121,8 @@ def is_open(office: Office, now: datetime) -> bool:
 
 def ticket_issue_at_kiosk(*, office: Office, service: Service, by: User, now: datetime | None = None) -> Ticket:
     """A walk-in ticket the applicant takes at the office's kiosk: only in opening hours and
-    within the office's daily quota of kiosk tickets. The day's count is read under a lock
+    within the office's daily quota of kiosk tickets (walk-ins that any of its kiosks issued
+    today; check-ins are not counted). The day's count is read under a lock
     on the queue settings row, so two kiosks cannot both take the last one."""
     now = now or timezone.now()
     if core.staff_role(by) != StaffMember.Role.KIOSK:
@@ -132,7 +135,12 @@ def ticket_issue_at_kiosk(*, office: Office, service: Service, by: User, now: da
     with transaction.atomic():
         figures = selectors.queue_settings(office)
         type(figures).objects.select_for_update().filter(pk=figures.pk).values_list("pk").get()
-        issued = Ticket.objects.filter(office=office, day=selectors.local_day(now), issued_by=by).count()
+        issued = Ticket.objects.filter(  # the office's kiosks' walk-ins: check-ins use none of it
+            office=office,
+            day=selectors.local_day(now),
+            channel=TicketChannel.GENERAL,
+            issued_by__staff__role=StaffMember.Role.KIOSK,
+        ).count()
         if issued >= figures.daily_ticket_quota:
             raise Conflict(_("Today's tickets are all given out. Please ask at the desk."), code="quota_reached")
         return _issue(office=office, service=service, channel=TicketChannel.GENERAL, now=now, by=by)
@@ -256,6 +264,7 @@ def ticket_call_next(*, counter: Counter, by: User, now: datetime | None = None)
         Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.CALLED, counter=counter, called_at=now)
         ticket.status, ticket.counter, ticket.called_at = Ticket.Status.CALLED, counter, now
         _record(ticket, "called", now, by=by, counter=counter)
+        tickets_notify_near_front(office=counter.office, called=ticket, now=now)
     return ticket
 
 
@@ -364,6 +373,71 @@ def queues_close_day(*, now: datetime | None = None) -> int:
                 _record(ticket, "abandoned", now, by=None, counter=ticket.counter)
                 closed += 1
     return closed
+
+
+# --- public pages and devices: a mobile number on a ticket, and its SMS near the front -----
+
+
+def ticket_set_phone(*, ticket: Ticket, phone: str, by: User) -> Ticket:
+    """Keep a mobile number on a waiting ticket (given at the kiosk or to the clerk at triage)
+    for one SMS when it nears the front; only where the office sends them. Staff and the
+    kiosk of the ticket's office."""
+    _check_staff_of(by, ticket.office)
+    if not selectors.queue_settings(ticket.office).notify_places_ahead:
+        raise DomainError(_("This office sends no SMS about the queue."), field="phone", code="sms_off")
+    number = normalize_mobile(phone[:64])
+    if number is None:
+        raise DomainError(
+            _("Enter an 11-digit mainland mobile number, for example 13812345678."), field="phone", code="invalid_phone"
+        )
+    if not Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.WAITING).update(phone=number):
+        raise Conflict(_("This ticket is no longer waiting."), code="not_waiting")
+    ticket.phone = number
+    return ticket
+
+
+def _near_front_text(office: Office, ticket: Ticket, ahead: int) -> str:
+    values = {"number": ticket.number, "office": office.name, "ahead": ahead}
+    if ahead == 0:
+        return _("Ticket %(number)s at %(office)s: you are next. Please come to the hall now.") % values
+    return (
+        ngettext(
+            "Ticket %(number)s at %(office)s: %(ahead)d person is ahead of you. Please come back to the hall now.",
+            "Ticket %(number)s at %(office)s: %(ahead)d people are ahead of you. Please come back to the hall now.",
+            ahead,
+        )
+        % values
+    )
+
+
+def tickets_notify_near_front(*, office: Office, called: Ticket, now: datetime) -> int:
+    """After a call: write one SMS (outbox, in the caller's transaction; one key a ticket, so
+    it goes once) to each ticket of the called ticket's queue that left a mobile number and
+    now has at most the office's `notify_places_ahead` people ahead, in Chinese then English;
+    the number is then cleared from the ticket, and from the called one. Returns how many."""
+    places = selectors.queue_settings(office).notify_places_ahead
+    if not places:
+        return 0
+    Ticket.objects.filter(pk=called.pk).exclude(phone="").update(phone="")
+    written = 0
+    front = selectors.front_of_queue(office=office, service_id=called.service_id, places=places, now=now)
+    for ahead, ticket in enumerate(front):
+        if not ticket.phone:
+            continue
+        texts = []
+        for language in ("zh-hans", "en"):
+            with translation.override(language):
+                texts.append(_near_front_text(office, ticket, ahead))
+        message_queue(
+            key=f"ticket-near-front:{ticket.pk}",
+            kind=OutboxMessage.Kind.REMINDER,
+            reference=ticket.number,
+            phone=ticket.phone,
+            text="\n".join(texts),
+        )
+        Ticket.objects.filter(pk=ticket.pk).update(phone="")
+        written += 1
+    return written
 
 
 # --- the counter workstation: the applications accepted for a ticket -----------------------

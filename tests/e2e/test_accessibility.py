@@ -22,9 +22,11 @@ from appointments import selectors as booking_selectors
 from appointments import services as booking_services
 from appointments.models import Slot, SlotTemplate
 from appointments.services import OFFICE_TZ
-from bureau.models import Office, OpeningSession, Service
+from bureau.models import Counter, Office, OpeningSession, Service
 from tests.e2e.helpers import save_shot
-from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, clerk, supervisor
+from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, clerk, staff, supervisor
+from walkins import selectors as walkin_selectors
+from walkins import services as walkin_services
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,12 @@ PAGES = [
     Checked("dashboard", "/dashboard/", "supervisor"),
     Checked("office-day-today", "/dashboard/offices/XH/", "supervisor"),
     Checked("office-day", "/dashboard/offices/XH/{day}/", "supervisor"),
+    Checked("queues", "/queues/"),
+    Checked("board", "/board/XH/"),
+    Checked("ticket-page", "/ticket/{ticket}/{ticket_signature}/"),
+    Checked("kiosk", "/kiosk/XH/", "kiosk"),
+    Checked("kiosk", "/kiosk/XH/", "kiosk", label="kiosk-check-in-errors", fill=(("#id_code", "NOSUCHREF1"),)),
+    Checked("kiosk-ticket-screen", "/kiosk/XH/tickets/{ticket}/{ticket_signature}/", "kiosk"),
     Checked("counter", "/counter/", "clerk", label="counter-serving"),
     Checked("counter", "/counter/", "supervisor", label="counter-open-a-window"),
     Checked("counter-check-in", "/counter/XH/check-in/", "clerk"),
@@ -120,6 +128,9 @@ NOT_PAGES = {
     "booking-ics": "a calendar file",
     "logout": "POST only",
     "healthz": "JSON",
+    "kiosk-ticket": "POST only: it leads to kiosk-ticket-screen",
+    "kiosk-check-in": "POST only: its refusal is checked as kiosk-check-in-errors",
+    "kiosk-sms": "POST only: it leads back to kiosk-ticket-screen",
     "counter-panel": "the part of the counter page that htmx polls (checked there)",
     "counter-act": "POST only: it answers with the counter page",
     "schema": "the OpenAPI schema (YAML)",
@@ -178,7 +189,25 @@ def world(official_calendar: None, issuance_rules: None) -> dict[str, Any]:
         "reference": booking.reference,
         "token": booking_selectors.booking_token(booking.reference),
         "application": application.reference,
+        **_hall(office, service),
         **_counter_desk(office),
+    }
+
+
+def _hall(office: Office, service: Service) -> dict[str, Any]:
+    """XH's walk-in side: a counter, a ticket called and one waiting (for the board, the
+    ticket's own page and the kiosk's ticket screen), and its kiosk device."""
+    counter = Counter.objects.create(office=office, number=1)
+    counter.services.set([service])
+    desk = clerk(office, username="a11y-desk")
+    walkin_services.counter_open(counter=counter, by=desk)
+    for _ in range(2):
+        ticket = walkin_services.ticket_issue(office=office, service=service, channel="general", by=desk)
+    walkin_services.ticket_call_next(counter=counter, by=desk)
+    return {
+        "ticket": ticket.pk,
+        "ticket_signature": walkin_selectors.ticket_signature(ticket.pk),
+        "devices": {"kiosk": staff("kiosk", office)},
     }
 
 
@@ -231,7 +260,7 @@ def test_no_accessibility_violations(live_server: LiveServer, page: Page, world:
             if checked.role is None:
                 page.context.clear_cookies()
             else:
-                _sign_in(page, live_server, world["users"][checked.role])
+                _sign_in(page, live_server, {**world["users"], **world["devices"]}[checked.role])
             page.context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
             signed_in_as = checked.role
         page.goto(live_server.url + checked.path.format(**world))

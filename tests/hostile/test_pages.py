@@ -27,6 +27,7 @@ from tests.hostile.conftest import (
     is_english,
     page_client,
 )
+from walkins import selectors as walkin_selectors
 
 pytestmark = pytest.mark.django_db
 
@@ -295,6 +296,8 @@ def page_path(name: str, kwargs: tuple[str, ...], world: World) -> str:
         "reference": world.booking.reference if name.startswith("booking") else world.application.reference,
         "token": world.token,
         "day": "2026-12-02",
+        "ticket_id": "1",  # a ticket's page and the kiosk's ticket screen
+        "signature": walkin_selectors.ticket_signature(1),
     }
     return reverse(name, kwargs={k: values[k] for k in kwargs})
 
