@@ -345,7 +345,10 @@ class _Replay:
 
     def _place(self, ticket: _Queued, now: float) -> None:
         """(Re)file a ticket by its tier at `now`, and note when its tier changes next."""
-        overdue = now - ticket.issued >= self.max_wait
+        # The same sum as the moment filed in self.changes below: `now - issued >= max_wait`
+        # can round the other way at that very moment, and the ticket would be filed again
+        # and again, for ever.
+        overdue = now >= ticket.issued + self.max_wait
         due = ticket.due is not None and now >= ticket.due
         version = self.version.get(ticket.id, 0) + 1
         self.version[ticket.id] = version
