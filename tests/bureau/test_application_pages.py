@@ -353,6 +353,27 @@ def test_receipt_is_for_the_offices_staff_only(client: Client, office: Office) -
     assert client.post("/applications/RCPT2345XY/receipt/").status_code == 405
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "rcpt2345xy",  # a reference is stored in capitals: not another way in
+        "RCPT2345X",
+        "RCPT2345XY-",
+        "A" * 32,
+        "A" * 33,
+        "RCPT2345XY%00",
+        "RCPT2345XY%20",
+        "%E7%8E%8B",
+        "..%2F..%2Fadmin",
+    ],
+)
+def test_receipt_of_an_odd_reference_is_a_plain_404(signed_in: Client, office: Office, path: str) -> None:
+    ApplicationFactory.create(office=office, reference="RCPT2345XY")
+    response = signed_in.get(f"/applications/{path}/receipt/", headers=EN)
+    assert response.status_code == 404
+    assert "王*晶" not in response.content.decode()
+
+
 # --- 3. search and filters -----------------------------------------------------------------------
 
 
@@ -458,6 +479,27 @@ def test_part_of_a_number_stays_out_of_the_address_and_the_page(signed_in: Clien
     assert _rows(page) == []
     assert "Only a whole ID number (18 characters) is searched as one" in page
     assert typed not in page
+
+
+@pytest.mark.usefixtures("three")
+def test_no_prefix_of_an_id_number_finds_its_application(signed_in: Client) -> None:
+    """The first release's admin filter matched ID numbers by their start, so a number could be
+    read off one character at a time. Here only the whole number finds anything: no prefix,
+    no number with a wildcard or a wrong check character, by POST or by address."""
+    tried = [ID_NUMBER[:n] for n in range(1, 18)]
+    tried += [ID_NUMBER[:17] + c for c in "0123456789" if c != ID_NUMBER[17]]
+    tried += [ID_NUMBER[:16] + "%", ID_NUMBER[:16] + "_X", ID_NUMBER[:17] + "*", ID_NUMBER[1:], ID_NUMBER[:-1]]
+    for typed in tried:
+        posted = signed_in.post("/applications/", {"q": typed}, headers=EN)
+        found = posted if posted.status_code == 200 else signed_in.get(posted["Location"], headers=EN)
+        page = found.content.decode()
+        assert _rows(page) == [], typed
+        assert "0 applications" in page, typed
+        hand_made = signed_in.get("/applications/", {"q": typed}, headers=EN, follow=True).content.decode()
+        # Found nothing, or (six digits or more) not searched at all: the whole list, unfiltered.
+        unfiltered = "Numbers are searched only when typed in the search box" in hand_made
+        assert _rows(hand_made) == [] or (unfiltered and len(_rows(hand_made)) == 3), typed
+    assert _rows(signed_in.post("/applications/", {"q": ID_NUMBER}).content.decode()) == ["ABCD2345XY"]
 
 
 def test_an_all_digit_reference_is_still_found(signed_in: Client, office: Office) -> None:

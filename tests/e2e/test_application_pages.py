@@ -1,10 +1,13 @@
-"""Journey: a clerk accepts an application brought by a ticket, reads the "accepted" message,
+"""Journeys: a clerk accepts an application brought by a ticket, reads the "accepted" message,
 prints the receipt, finds the application again by ID number, and marks another one mailed
 through the confirmation step; in zh-Hans and English, at phone size. No request the browser
-sends carries the ID number in its address."""
+sends carries the ID number in its address. And from the counter workstation (tablet size):
+a booked applicant's ticket served, the application accepted from it, the ticket and the
+booking named on the application, and back to the counter."""
 
 import re
 from collections.abc import Iterator, Mapping
+from datetime import time, timedelta
 from typing import Any
 from unittest import mock
 
@@ -12,14 +15,18 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
+from appointments.models import Booking, Slot, SlotTemplate
 from bureau import selectors, services
-from bureau.models import Application, Office, Service
+from bureau.models import Application, Counter, Office, OpeningSession, Service
 from bureau.selectors import ArrivalLink
 from tests.e2e.helpers import save_shot
 from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, clerk
+from walkins import services as walkins
+from walkins.models import Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -148,3 +155,68 @@ def test_clerk_accepts_prints_finds_and_confirms(
 
     spoken = [address for address in addresses if re.search(r"3301|123x|123X", address, re.IGNORECASE)]
     assert spoken == []
+
+
+def _booked_and_checked_in(office: Office, service: Service, desk: User) -> tuple[Booking, Ticket]:
+    """A booking that starts this minute, checked in at the desk: its A ticket waits."""
+    start = timezone.now().replace(second=0, microsecond=0)
+    template = SlotTemplate.objects.create(
+        office=office, day_kind="weekday", starts_at=time(9), ends_at=time(10), general_quota=3
+    )
+    slot = Slot.objects.create(office=office, template=template, starts_at=start, ends_at=start + timedelta(minutes=30))
+    booking = Booking.objects.create(
+        reference="BK7Q2M4X",
+        office=office,
+        service=service,
+        slot=slot,
+        starts_at=start,
+        name="王小晶",
+        id_number=ID_NUMBER,
+        phone="13812345678",
+        created_at=start - timedelta(days=1),
+        changed_at=start - timedelta(days=1),
+    )
+    return booking, walkins.ticket_check_in(code=booking.reference, office=office, by=desk).ticket
+
+
+@pytest.mark.usefixtures("official_calendar", "issuance_rules")
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_from_the_counter_to_the_application_and_back(live_server: LiveServer, page: Page, language: str) -> None:
+    office: Office = OfficeFactory.create(code="XH", name_zh="西湖出入境接待大厅", name_en="West Lake Exit-Entry Hall")
+    for kind in (OpeningSession.DayKind.WEEKDAY, OpeningSession.DayKind.WEEKEND):
+        OpeningSession.objects.create(office=office, day_kind=kind, opens_at=time(0), closes_at=time(23, 59))
+    service: Service = ServiceFactory.create(code="passport-first")
+    counter = Counter.objects.create(office=office, number=5)
+    counter.services.set([service])
+    desk = clerk(office, username="desk-5")
+    booking, ticket = _booked_and_checked_in(office, service, desk)
+    walkins.counter_open(counter=counter, by=desk)
+    page.set_viewport_size({"width": 820, "height": 1180})
+    _sign_in(page, live_server, desk, language)
+
+    page.goto(f"{live_server.url}/counter/")
+    page.locator("#act-call_next").click()
+    expect(page.locator("[data-current]")).to_have_text("A001")
+    page.locator("#act-complete").click()
+    page.locator("#act-accept").click()
+    expect(page).to_have_url(f"{live_server.url}/applications/new/?ticket={ticket.pk}")
+    expect(page.locator("#id_ticket")).to_have_value(str(ticket.pk))
+    page.locator("#id_service").select_option(str(service.pk))
+    page.locator("#id_applicant_name").fill("王小晶")
+    page.locator("#id_id_number").fill(ID_NUMBER)
+    page.locator("main form button.primary").click()
+
+    expect(page.locator("section.accepted")).to_be_visible()
+    application = Application.objects.get()
+    assert list(Ticket.objects.get(pk=ticket.pk).applications.all()) == [application]
+    came_with = page.locator("dl.facts ul.arrival li")
+    expect(came_with).to_have_count(2)
+    expect(came_with.nth(0)).to_contain_text("A001")
+    expect(came_with.nth(0)).to_contain_text("5")
+    expect(came_with.nth(1)).to_contain_text(booking.reference)
+    expect(came_with.nth(1)).to_contain_text("王*晶")
+    _no_violations(page, "accepted from the counter")
+    save_shot(page, f"applications-from-counter-{language}")
+
+    page.locator('section.accepted a.button[href="/counter/"]').click()
+    expect(page.locator(f'#workstation a[href="/applications/{application.reference}/"]')).to_be_visible()
