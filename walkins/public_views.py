@@ -214,7 +214,7 @@ def _office_ticket_or_404(office: Office, ticket_id: int, signature: str) -> Tic
 def _ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     """What a ticket shows, on the kiosk's screen, its printed slip and its own page."""
     signature = selectors.ticket_signature(ticket.pk)
-    follow = request.build_absolute_uri(reverse("ticket-page", args=[ticket.pk, signature]))
+    follow = selectors.ticket_page_url(ticket.pk)
     return {
         "ticket": ticket,
         "signature": signature,

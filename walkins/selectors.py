@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count, F, Min, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
@@ -596,6 +597,12 @@ TICKET_SIGNATURE_LENGTH = 24  # hex digits: 96 bits
 
 def ticket_signature(ticket_id: int) -> str:
     return salted_hmac(TICKET_PAGE_SALT, str(ticket_id), algorithm="sha256").hexdigest()[:TICKET_SIGNATURE_LENGTH]
+
+
+def ticket_page_url(ticket_id: int) -> str:
+    """The address of a ticket's own page, as its QR code carries it: on the public site,
+    whichever device (a kiosk, a clerk's desk on the office network) printed the ticket."""
+    return settings.PUBLIC_BASE_URL + reverse("ticket-page", args=[ticket_id, ticket_signature(ticket_id)])
 
 
 def ticket_by_signature(ticket_id: int, signature: str) -> Ticket | None:

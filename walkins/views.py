@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
@@ -23,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from appointments import selectors as booking_selectors
 from appointments.models import Booking
+from appointments.views import qr_svg
 from bureau import selectors as core
 from bureau.access import HtmxHttpRequest, signed_in_user, staff_required
 from bureau.identity import mask_id_number, mask_name
@@ -92,6 +94,11 @@ class TicketCard:
     @property
     def waiting(self) -> bool:
         return self.ticket.status == Ticket.Status.WAITING
+
+    @property
+    def qr(self) -> SafeString:
+        """The QR code of the ticket's own page, which follows the ticket on a phone."""
+        return qr_svg(selectors.ticket_page_url(self.ticket.pk))
 
 
 def _card(ticket: Ticket) -> TicketCard:

@@ -3,9 +3,13 @@
    1. The counter workstation: each action has a key (data-shortcut, shown on its button),
       never taken while typing in a field or with Ctrl/Alt/Cmd, nor while an action is on its
       way; T puts the focus on the transfer's service list, where Enter sends it. Answers
-      that refuse (4xx) are shown in place like the others; a poll is skipped while an action
-      is on its way or the service list is in use; after an action the focus goes to the one
-      obvious next action (data-primary).
+      that refuse (4xx) are shown in place like the others. An action and the poll share one
+      htmx sync point (hx-sync on #workstation): an action aborts a poll on its way, so a
+      late poll can never put back the state before the action; a poll is skipped while an
+      action is on its way or the service list is in use. After an action the focus goes to
+      the one obvious next action (data-primary); a poll keeps the focus where it was.
+      "Busy" is a time, not a flag: an action whose form was replaced sends no afterRequest
+      to the document, and the keys must not stay dead.
    2. Printing a ticket ([data-print]), and, when the clerk ticked it, at once for each new
       ticket (remembered in this browser).
    3. Check-in: the field takes a handheld scanner (it types and presses Enter); the camera
@@ -16,7 +20,12 @@
 (function () {
   "use strict";
 
-  var busy = false;
+  var BUSY_MS = 15000;
+  var busySince = 0;
+
+  function busy() {
+    return busySince !== 0 && Date.now() - busySince < BUSY_MS;
+  }
 
   function editable(el) {
     if (!el || !el.tagName) return false;
@@ -27,7 +36,7 @@
   // 1. The workstation.
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.repeat || event.ctrlKey || event.metaKey || event.altKey) return;
-    if (editable(event.target) || busy || !event.key || event.key.length !== 1) return;
+    if (editable(event.target) || busy() || !event.key || event.key.length !== 1) return;
     var key = event.key.toLowerCase();
     var target = null;
     document.querySelectorAll("[data-shortcut]").forEach(function (el) {
@@ -62,14 +71,22 @@
     if (!inWorkstation(event.target)) return;
     if (isPoll(event.detail)) {
       var active = document.activeElement;
-      if (busy || (active && active.tagName === "SELECT" && inWorkstation(active))) event.preventDefault();
+      if (busy() || (active && active.tagName === "SELECT" && inWorkstation(active))) event.preventDefault();
       return;
     }
-    busy = true;
+    busySince = Date.now();
   });
 
-  document.addEventListener("htmx:afterRequest", function (event) {
-    if (!isPoll(event.detail)) busy = false;
+  ["htmx:afterRequest", "htmx:afterSwap", "htmx:sendError", "htmx:sendAbort"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      if (!isPoll(event.detail)) busySince = 0;
+    });
+  });
+
+  var focusedId = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var active = document.activeElement;
+    focusedId = isPoll(event.detail) && active && inWorkstation(active) ? active.id : null;
   });
 
   document.addEventListener("htmx:beforeSwap", function (event) {
@@ -81,7 +98,11 @@
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {
-    if (isPoll(event.detail)) return;
+    if (isPoll(event.detail)) {
+      var again = focusedId && document.getElementById(focusedId);
+      if (again) again.focus();
+      return;
+    }
     var station = document.getElementById("workstation");
     if (!station || !inWorkstation(event.detail.target)) return;
     var primary = station.querySelector("[data-primary]");

@@ -62,14 +62,13 @@ def _quick_polls() -> Iterator[None]:
     instead of every 5, so that the journey does not sit waiting for the clock; the board's
     calls keep their own pace (every second, which the 2-second promise needs).
 
-    The workstation's own refresh is held off: a press while its poll is on its way can
-    freeze it (the poll's answer replaces the pressed form, the action's answer is dropped,
-    and static/js/counter.js stays `busy`: no key and no poll works until a reload). Each
-    window's counts here come with the answer to its own press."""
+    The workstation refreshes every second too, so that presses meet its poll on the way:
+    that once froze the page (the poll's answer replaced the pressed form, the action's
+    answer was dropped and static/js/counter.js stayed busy); they now share one hx-sync."""
     with (
         mock.patch.object(public_views, "BOARD_QUEUES_POLL_SECONDS", 1),
         mock.patch.object(public_views, "TICKET_POLL_SECONDS", 1),
-        mock.patch.object(views, "COUNTER_POLL_SECONDS", 3600),
+        mock.patch.object(views, "COUNTER_POLL_SECONDS", 1),
     ):
         yield
 

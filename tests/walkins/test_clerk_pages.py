@@ -18,10 +18,11 @@ from django.utils import translation
 
 from appointments.models import Booking, BookingPolicy, Slot
 from appointments.services import booking_create, slots_generate
+from appointments.views import qr_svg
 from bureau.models import Application, Counter, Office, Service
 from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, clerk, nine_to_ten, supervisor
 from tests.walkins.conftest import NOW, SHANGHAI
-from walkins import services
+from walkins import selectors, services
 from walkins.models import CounterShift, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -310,6 +311,25 @@ def test_triage_issues_a_ticket_in_the_chosen_queue(channel: str, number: str, p
     page = client.get(response["Location"], headers={"accept-language": "en"})
     assert f"Ticket {number} issued" in text(page)
     assert "People ahead 0" in text(page) and "You are next" in text(page)
+
+
+def test_a_clerk_issued_ticket_carries_the_qr_code_of_its_own_page(
+    office, passport, counters, clerks, booking, frozen, settings
+) -> None:
+    """The printed ticket from triage and from check-in leads a phone to the ticket's live
+    page on the public site, as the kiosk's ticket does."""
+    settings.PUBLIC_BASE_URL = "https://crj.example.gov.cn"
+    client = signed_in(clerks[0])
+    issued = triage(client, service=passport.pk, channel="general")
+    at(frozen, IN_WINDOW)
+    checked_in = check_in(client, booking.reference)
+    for response in (issued, checked_in):
+        ticket = Ticket.objects.get(pk=response["Location"].rsplit("=", 1)[1])
+        follow = f"https://crj.example.gov.cn/ticket/{ticket.pk}/{selectors.ticket_signature(ticket.pk)}/"
+        assert selectors.ticket_page_url(ticket.pk) == follow
+        page = client.get(response["Location"]).content.decode()
+        assert str(qr_svg(follow)) in page, ticket.number
+        assert Client().get(follow.removeprefix("https://crj.example.gov.cn")).status_code == 200
 
 
 def test_the_ticket_says_how_many_are_ahead_and_how_long(office, passport, counters, clerks) -> None:
