@@ -52,7 +52,9 @@ class QueueSettings(models.Model):
     max_wait_minutes = models.PositiveSmallIntegerField(_("longest wait (minutes)"), default=60)
     recall_limit = models.PositiveSmallIntegerField(_("recalls before a ticket is missed"), default=2)
     daily_ticket_quota = models.PositiveIntegerField(
-        _("walk-in tickets a kiosk may issue a day"), default=400, help_text=_("Clerks may issue more.")
+        _("walk-in tickets the kiosks may issue a day"),
+        default=400,
+        help_text=_("All the office's kiosks together; clerks may issue more."),
     )
     notify_places_ahead = models.PositiveSmallIntegerField(
         _("SMS when this many are ahead"), default=0, help_text=_("0: no SMS.")
