@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from appointments.models import Booking
 from bureau.models import Application, Counter, Office, Service
@@ -139,7 +140,8 @@ class Ticket(models.Model):
         PARKED = "parked", _("Parked")
         COMPLETED = "completed", _("Served")
         MISSED = "missed", _("Missed")
-        NO_SHOW = "no_show", _("No-show")
+        # Not a booking's no-show (爽约): called, never came to the counter (未到).
+        NO_SHOW = "no_show", pgettext_lazy("ticket status", "No-show")
         ABANDONED = "abandoned", _("Not served by closing")
 
     office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("office"))
