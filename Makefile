@@ -47,6 +47,9 @@ bench: $(BIN)/.installed
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bureau} $(BIN)/python -m tests.bench.deadlines
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bureau} \
 		REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/14} $(BIN)/python -W ignore -m tests.bench.rush
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bureau} \
+		REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/13} $(BIN)/python -W ignore -m tests.bench.queues
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bureau} $(BIN)/python -m tests.bench.estimate
 
 messages: $(BIN)/.installed
 	$(BIN)/python manage.py makemessages --locale zh_Hans --ignore '.venv/*' --ignore 'tests/*' --no-obsolete
