@@ -194,6 +194,12 @@ class Ticket(models.Model):
             models.Index(
                 fields=["office", "day", "-base_key"], condition=Q(status="waiting"), name="ticket_waiting_order"
             ),
+            # The enterprise window's tier: read along its own key order, not past the others.
+            models.Index(
+                fields=["office", "day", "-base_key"],
+                condition=Q(status="waiting", channel="enterprise"),
+                name="ticket_waiting_enterprise",
+            ),
         ]
 
     def __str__(self) -> str:

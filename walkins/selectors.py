@@ -74,15 +74,15 @@ def next_candidates(counter: Counter, now: datetime, rule: rules.CallingRule) ->
     call costs the same with ten tickets waiting as with ten thousand. In a tier, the stored
     key orders as the score does, since every ticket in it has the same boost. Tiers: past
     the max wait (with and without the appointment boost); at the enterprise window the
-    enterprise tickets; then everyone (with and without the boost)."""
+    enterprise tickets (one weight, never a slot time: the highest key is the earliest, past
+    the max wait if any is); then everyone (with and without the boost)."""
     waiting = waiting_for(counter, local_day(now))
     overdue = Q(issued_at__lte=now - rule.max_wait)
     due = Q(due_at__lte=now)
     order = (F("base_key").desc(), F("issued_at").asc(), F("id").asc())
     tiers = [waiting.filter(overdue & due), waiting.filter(overdue & ~due)]
     if counter.enterprise_window:
-        enterprise = waiting.filter(channel=TicketChannel.ENTERPRISE)
-        tiers += [enterprise.filter(due), enterprise.filter(~due)]
+        tiers.append(waiting.filter(channel=TicketChannel.ENTERPRISE))
     tiers += [waiting.filter(due), waiting.filter(~due)]
     return [tier.order_by(*order) for tier in tiers]
 

@@ -214,6 +214,32 @@ def test_the_database_calls_what_the_pure_rule_calls(office, passport, endorseme
         now += timedelta(minutes=chance.uniform(0, 15))
 
 
+def test_the_enterprise_window_calls_an_overdue_enterprise_ticket_before_an_overdue_walk_in(
+    office, passport, counters, clerks
+) -> None:
+    """Both past the max wait, the walk-in with the higher score, and a later enterprise
+    ticket not overdue: the enterprise window takes the overdue enterprise ticket, as
+    walkins.rules.call_order says (one tier of enterprise tickets is enough: they share a
+    weight and have no slot time, so the highest key is the earliest)."""
+    rule = selectors.calling_rule(selectors.queue_settings(office))
+    early = issue(office, passport, clerks[0], "general", 0)
+    Ticket.objects.filter(pk=early.pk).update(channel="enterprise")
+    walk_in = issue(office, passport, clerks[0], "general", 30)
+    later = issue(office, passport, clerks[0], "general", 80)
+    Ticket.objects.filter(pk=later.pk).update(channel="enterprise")
+    for ticket in Ticket.objects.all():
+        Ticket.objects.filter(pk=ticket.pk).update(base_key=rules.base_key(ticket.channel, ticket.issued_at, rule))
+    window = counters[1]
+    assert window.enterprise_window
+    services.counter_open(counter=window, by=clerks[1], now=NOW)
+    now = NOW + timedelta(minutes=95)  # the first two are past the 60-minute max wait
+    waiting = [selectors.as_waiting(t) for t in Ticket.objects.filter(status="waiting")]
+    expected = rules.next_ticket(waiting, now, rule, services={passport.pk}, enterprise_window=True)
+    assert expected is not None and expected.id == early.pk
+    assert services.ticket_call_next(counter=window, by=clerks[1], now=now) == early
+    assert walk_in.status == Ticket.Status.WAITING
+
+
 def test_the_day_s_open_counters_are_closed_after_it(office, passport, counters, clerks) -> None:
     services.counter_open(counter=counters[0], by=clerks[0], now=NOW)
     services.queues_close_day(now=NOW + timedelta(days=1))
