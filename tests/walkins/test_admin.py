@@ -10,7 +10,9 @@ from walkins import selectors, services
 pytestmark = pytest.mark.django_db
 
 
-def test_a_tickets_admin_page_does_not_show_the_mobile_number_kept_for_its_sms(office, passport, counters, clerks) -> None:
+def test_a_tickets_admin_page_does_not_show_the_mobile_number_kept_for_its_sms(
+    office, passport, counters, clerks
+) -> None:
     settings = selectors.queue_settings(office)
     settings.notify_places_ahead = 2
     settings.save()
