@@ -8,7 +8,11 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 from django_htmx.middleware import HtmxDetails
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from bureau import selectors
 from bureau.models import StaffMember
@@ -40,8 +44,17 @@ def _role_required(allowed: set[str]) -> Callable[[View], View]:
     return decorator
 
 
-staff_required = _role_required({StaffMember.Role.CLERK, StaffMember.Role.SUPERVISOR})
+staff_required = _role_required(set(selectors.DESK_ROLES))
 supervisor_required = _role_required({StaffMember.Role.SUPERVISOR})
+
+
+class DeskStaffOnly(BasePermission):
+    """The staff API is for clerks and supervisors; a kiosk's token or session is refused."""
+
+    message = _("Only clerks and supervisors may do this.")
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return selectors.is_desk_staff(request.user)
 
 
 def with_retry_after(response: HttpResponse, wait: int | None) -> HttpResponse:

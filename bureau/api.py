@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bureau import selectors, services
-from bureau.access import signed_in_user
+from bureau.access import DeskStaffOnly, signed_in_user
 from bureau.api_fields import DateInRange
 from bureau.identity import mask_id_number, mask_name
 from bureau.models import Application, Office, Residency, Service
@@ -150,7 +150,7 @@ class ApplicationListQuery(serializers.Serializer[None]):
 
 
 class ApplicationListCreate(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, DeskStaffOnly]
 
     @extend_schema(parameters=[ApplicationListQuery], responses=ApplicationSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -183,7 +183,7 @@ class ApplicationStatusInput(serializers.Serializer[None]):
 
 class ApplicationDetail(APIView):
     domain_errors = {"POST": (409,)}  # someone else changed it
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, DeskStaffOnly]
 
     def _application(self, request: Request, reference: str) -> Application:
         application = selectors.applications_for_staff(request.user).filter(reference=reference).first()

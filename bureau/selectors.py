@@ -109,6 +109,15 @@ def staff_covers_bureau(user: User | AnonymousUser) -> bool:
     return getattr(user, "is_superuser", False) or _bureau_wide_member(user).exists()
 
 
+# The people at the desks; a kiosk (an unattended device) is staff of its office only to
+# take tickets and check bookings in there, never to act as a clerk.
+DESK_ROLES = frozenset({StaffMember.Role.CLERK, StaffMember.Role.SUPERVISOR})
+
+
+def is_desk_staff(user: User | AnonymousUser) -> bool:
+    return staff_role(user) in DESK_ROLES
+
+
 def staff_role(user: User | AnonymousUser) -> str | None:
     if not user.is_authenticated:
         return None

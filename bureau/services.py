@@ -128,7 +128,8 @@ def _refuse_hidden_characters(value: str, *, field: str, label: str) -> None:
 
 
 def _check_staff_of(user: User, office: Office) -> None:
-    if not selectors.staff_offices(user).filter(pk=office.pk).exists():
+    """A clerk or supervisor of the office (a kiosk accepts nothing and changes nothing)."""
+    if not selectors.is_desk_staff(user) or not selectors.staff_offices(user).filter(pk=office.pk).exists():
         raise NotAllowed(_("You are not on the staff of this office."))
 
 

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from appointments.api import BookingSerializer, CodeField, PublicAPIView, office_or_404
 from bureau import selectors as core
-from bureau.access import signed_in_user
+from bureau.access import DeskStaffOnly, signed_in_user
 from bureau.models import Counter
 from walkins import selectors, services
 from walkins.models import Ticket, TicketChannel
@@ -45,7 +45,7 @@ class TicketInput(serializers.Serializer[None]):
 
 
 class StaffAPIView(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, DeskStaffOnly]
 
 
 class NoInput(serializers.Serializer[None]):

@@ -46,8 +46,17 @@ class NoCurrentTicket(Conflict):
 
 
 def _check_staff_of(user: User, office: Office) -> None:
+    """Staff of the office: a clerk, a supervisor, or the office's kiosk."""
     if not core.staff_offices(user).filter(pk=office.pk).exists():
         raise NotAllowed(_("You are not on the staff of this office."))
+
+
+def _check_desk_staff_of(user: User, office: Office) -> None:
+    """A clerk or supervisor of the office: what a kiosk may not do (any channel, any hour,
+    past the kiosk quota; link applications)."""
+    if not core.is_desk_staff(user):
+        raise NotAllowed(_("Only clerks and supervisors may do this."))
+    _check_staff_of(user, office)
 
 
 def _record(ticket: Ticket, action: str, now: datetime, *, by: User | None, counter: Counter | None = None) -> None:
@@ -100,7 +109,7 @@ def _issue(
 def ticket_issue(*, office: Office, service: Service, channel: str, by: User, now: datetime | None = None) -> Ticket:
     """A clerk's walk-in ticket (triage), at any time: one row, numbered in its queue."""
     now = now or timezone.now()
-    _check_staff_of(by, office)
+    _check_desk_staff_of(by, office)
     if channel not in TRIAGE_CHANNELS:
         raise DomainError(_("Choose general, student or green channel."), field="channel", code="invalid_channel")
     if not _served_here(office, service):
@@ -448,7 +457,7 @@ def ticket_link_application(*, ticket: Ticket, application: Application, by: Use
     served it, on the ticket's day, in its office), with an event, under a lock on the
     ticket's row; True if linked now, False if it already was (linking again changes nothing)."""
     now = now or timezone.now()
-    _check_staff_of(by, ticket.office)
+    _check_desk_staff_of(by, ticket.office)
     if application.office_id != ticket.office_id:
         raise DomainError(_("The application was accepted at another office."), code="wrong_office")
     if ticket.status not in (Ticket.Status.CALLED, Ticket.Status.COMPLETED) or ticket.counter_id is None:
