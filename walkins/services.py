@@ -8,7 +8,7 @@ open shift a counter and a clerk)."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -387,10 +387,18 @@ def queues_close_day(*, now: datetime | None = None) -> int:
 # --- public pages and devices: a mobile number on a ticket, and its SMS near the front -----
 
 
+# A mobile number gets the queue SMS of at most this many tickets a day: nobody at a kiosk
+# can aim the bureau's messages at a stranger's phone ticket after ticket.
+QUEUE_SMS_PER_NUMBER_A_DAY = 2
+NEAR_FRONT_KEY = "ticket-near-front:"
+
+
 def ticket_set_phone(*, ticket: Ticket, phone: str, by: User) -> Ticket:
-    """Keep a mobile number on a waiting ticket (given at the kiosk or to the clerk at triage)
-    for one SMS when it nears the front; only where the office sends them. Staff and the
-    kiosk of the ticket's office."""
+    """Keep a mobile number on a waiting ticket (given at the kiosk) for one SMS when it
+    nears the front; only where the office sends them, once a ticket (a number kept is not
+    replaced), and for at most QUEUE_SMS_PER_NUMBER_A_DAY tickets a number a day (those
+    still waiting with it, and those whose SMS was written). Staff and the kiosk of the
+    ticket's office."""
     _check_staff_of(by, ticket.office)
     if not selectors.queue_settings(ticket.office).notify_places_ahead:
         raise DomainError(_("This office sends no SMS about the queue."), field="phone", code="sms_off")
@@ -399,8 +407,20 @@ def ticket_set_phone(*, ticket: Ticket, phone: str, by: User) -> Ticket:
         raise DomainError(
             _("Enter an 11-digit mainland mobile number, for example 13812345678."), field="phone", code="invalid_phone"
         )
-    if not Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.WAITING).update(phone=number):
-        raise Conflict(_("This ticket is no longer waiting."), code="not_waiting")
+    day_began = datetime.combine(ticket.day, time(0), tzinfo=selectors.OFFICE_TZ)
+    with transaction.atomic():
+        kept = Ticket.objects.filter(day=ticket.day, phone=number).count()
+        sent = OutboxMessage.objects.filter(
+            phone=number, key__startswith=NEAR_FRONT_KEY, created_at__gte=day_began
+        ).count()
+        if kept + sent >= QUEUE_SMS_PER_NUMBER_A_DAY:
+            raise DomainError(
+                _("This number already has the queue SMS of other tickets today."), field="phone", code="phone_used"
+            )
+        if not Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.WAITING, phone="").update(phone=number):
+            if Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.WAITING).exists():
+                raise Conflict(_("A mobile number is already kept for this ticket."), code="phone_set")
+            raise Conflict(_("This ticket is no longer waiting."), code="not_waiting")
     ticket.phone = number
     return ticket
 
@@ -438,7 +458,7 @@ def tickets_notify_near_front(*, office: Office, called: Ticket, now: datetime) 
             with translation.override(language):
                 texts.append(_near_front_text(office, ticket, ahead))
         message_queue(
-            key=f"ticket-near-front:{ticket.pk}",
+            key=f"{NEAR_FRONT_KEY}{ticket.pk}",
             kind=OutboxMessage.Kind.REMINDER,
             reference=ticket.number,
             phone=ticket.phone,

@@ -5,6 +5,7 @@ changing the office's applications through the API, and issuing tickets of any c
 outside hours and past the quota)."""
 
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.test import Client
@@ -12,10 +13,11 @@ from django.urls import URLPattern, get_resolver, reverse
 from rest_framework.authtoken.models import Token
 
 from bureau import services as core_services
-from bureau.services import NotAllowed
+from bureau.models import OutboxMessage
+from bureau.services import Conflict, DomainError, NotAllowed
 from tests.factories import ApplicationFactory, staff
 from tests.walkins.conftest import NOW
-from walkins import services
+from walkins import selectors, services
 from walkins.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +90,47 @@ def test_the_services_refuse_the_kiosk_what_only_clerks_do(office, passport, cou
             by=kiosk,
         )
     assert Ticket.objects.count() == 0
+
+
+@pytest.fixture
+def sms_on(office):
+    """The office sends the SMS one place from the front; the clock stands at NOW."""
+    settings = selectors.queue_settings(office)
+    settings.notify_places_ahead = 1
+    settings.save()
+    with mock.patch("django.utils.timezone.now", return_value=NOW):
+        yield
+
+
+def test_a_number_kept_for_a_ticket_is_not_replaced(office, passport, counters, kiosk, clerks, sms_on) -> None:
+    ticket = services.ticket_issue(office=office, service=passport, channel="general", by=clerks[0], now=NOW)
+    services.ticket_set_phone(ticket=ticket, phone="13900001111", by=kiosk)
+    with pytest.raises(Conflict) as again:
+        services.ticket_set_phone(ticket=ticket, phone="13900002222", by=kiosk)
+    assert again.value.code == "phone_set"
+    ticket.refresh_from_db()
+    assert ticket.phone == "13900001111"
+
+
+def test_a_number_gets_the_queue_sms_of_two_tickets_a_day_at_most(
+    office, passport, counters, kiosk, clerks, sms_on
+) -> None:
+    """Two tickets may carry one number (someone with two errands); a third is refused, also
+    once the first two SMS were written and the numbers cleared from their tickets."""
+    tickets = [
+        services.ticket_issue(office=office, service=passport, channel="general", by=clerks[0], now=NOW)
+        for _ in range(4)
+    ]
+    for ticket in tickets[1:3]:
+        services.ticket_set_phone(ticket=ticket, phone="139 0000 1111", by=kiosk)
+    with pytest.raises(DomainError) as third:
+        services.ticket_set_phone(ticket=tickets[3], phone="13900001111", by=kiosk)
+    assert (third.value.code, third.value.field) == ("phone_used", "phone")
+    services.counter_open(counter=counters[0], by=clerks[0], now=NOW)
+    for _ in range(3):
+        services.ticket_call_next(counter=counters[0], by=clerks[0], now=NOW)
+    assert OutboxMessage.objects.filter(phone="13900001111").count() == 2
+    assert not Ticket.objects.exclude(phone="").exists()  # cleared once written
+    with pytest.raises(DomainError):
+        services.ticket_set_phone(ticket=tickets[3], phone="13900001111", by=kiosk)
+    services.ticket_set_phone(ticket=tickets[3], phone="13900002222", by=kiosk)  # another number is fine
