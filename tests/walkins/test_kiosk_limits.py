@@ -9,7 +9,7 @@ from unittest import mock
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, get_resolver, reverse
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.authtoken.models import Token
 
 from bureau import services as core_services
@@ -39,8 +39,8 @@ METHODS = ("get", "post", "delete")
 
 
 def staff_endpoints() -> list[str]:
-    v1 = next(r for r in get_resolver().url_patterns if getattr(r, "namespace", None) == "v1")
-    names = [p.name for p in v1.url_patterns if isinstance(p, URLPattern) and p.name not in PUBLIC]
+    v1 = next(r for r in get_resolver().url_patterns if isinstance(r, URLResolver) and r.namespace == "v1")
+    names = [p.name for p in v1.url_patterns if isinstance(p, URLPattern) and p.name and p.name not in PUBLIC]
     assert names, "no staff endpoint found under /api/v1/"
     return sorted(names)
 
