@@ -230,6 +230,11 @@ USE_TZ = True
 # offices' zone, which is the same for every office.
 TIME_ZONE = "Asia/Shanghai"
 OFFICE_TIME_ZONE = TIME_ZONE
+# The hall's displays (the board, /queues/, the queue API, the kiosk) reuse an office's
+# queue figures while its queue has not changed, for this many seconds at most: the
+# estimated wait plays the calling rule forward, too dear for every anonymous poll. Counts
+# are never stale: any ticket or counter change is a new state (walkins.selectors).
+DISPLAY_FIGURES_REUSE_SECONDS = int(os.environ.get("DISPLAY_FIGURES_REUSE_SECONDS", "30"))
 # First two digits of a resident ID number that make an applicant in-province (Zhejiang).
 HOME_PROVINCE_CODE = "33"
 

@@ -46,6 +46,9 @@ def _fast_and_eager(settings: SettingsWrapper) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Celery reads its configuration from Django's settings as they are at each access.
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Tests move clocks and settings under the same queue: every figure is computed afresh
+    # (tests/walkins/test_display_figures.py tests the reuse).
+    settings.DISPLAY_FIGURES_REUSE_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

@@ -3,15 +3,17 @@ many are ahead of a ticket, the estimated wait, what boards and the queue page s
 are read from the database, never kept as running totals."""
 
 import heapq
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import count
 from statistics import median
+from typing import TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models import Count, F, Max, Min, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -25,6 +27,7 @@ from walkins import rules
 from walkins.models import PREFIXES, CounterShift, QueueSettings, Ticket, TicketChannel, TicketEvent
 
 OFFICE_TZ = ZoneInfo(settings.OFFICE_TIME_ZONE)
+T = TypeVar("T")
 # Service times of the last this long make the estimate; fewer than MIN_SAMPLES fall back to
 # the typical time.
 SERVICE_TIME_WINDOW = timedelta(hours=2)
@@ -514,6 +517,50 @@ def _mine(ticket: Ticket) -> Mine:
     return Mine(ticket.pk, ticket.service_id, ticket.channel, ticket.base_key, ticket.issued_at, ticket.due_at)
 
 
+class _Reused:
+    """An office's figures as last computed in this process, with the state of its queue
+    they were computed from (settings.DISPLAY_FIGURES_REUSE_SECONDS)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.figures: dict[tuple[str, int], tuple[tuple[object, ...], datetime, object]] = {}
+
+    def get_or_compute(self, what: str, office: Office, now: datetime, compute: Callable[[], T]) -> T:
+        if not settings.DISPLAY_FIGURES_REUSE_SECONDS:
+            return compute()
+        state = _queue_state(office, local_day(now))
+        with self.lock:
+            kept = self.figures.get((what, office.pk))
+        if kept is not None and kept[0] == state:
+            age = (now - kept[1]).total_seconds()
+            if 0 <= age < settings.DISPLAY_FIGURES_REUSE_SECONDS:
+                return cast(T, kept[2])
+        value = compute()
+        with self.lock:
+            self.figures[(what, office.pk)] = (state, now, value)
+        return value
+
+
+_reused = _Reused()
+
+
+def _queue_state(office: Office, day: date) -> tuple[object, ...]:
+    """What changes whenever a ticket is issued, called, finished or parked, or a counter
+    opens or closes (a transfer puts a ticket back to waiting): two aggregate queries over
+    the office's day."""
+    tickets = Ticket.objects.filter(office=office, day=day).aggregate(
+        issued=Count("id"),
+        waiting=Count("id", filter=Q(status=Ticket.Status.WAITING)),
+        called=Max("called_at"),
+        finished=Max("finished_at"),
+        parked=Count("id", filter=Q(status=Ticket.Status.PARKED)),
+    )
+    shifts = CounterShift.objects.filter(counter__office=office).aggregate(
+        shifts=Max("id"), open=Count("id", filter=Q(closed_at__isnull=True)), closed=Max("closed_at")
+    )
+    return (day, *tickets.values(), *shifts.values())
+
+
 def estimated_wait_minutes(ticket: Ticket, now: datetime | None = None) -> int:
     """Minutes until a waiting ticket is called (estimated_waits)."""
     now = now or timezone.now()
@@ -526,12 +573,27 @@ class Place:
     estimated_wait_minutes: int
 
 
+def _waits_of_waiting(office: Office, now: datetime) -> dict[int, int]:
+    """The estimated wait of every ticket waiting at the office: one replay finds them all."""
+    waiting = list(Ticket.objects.filter(office=office, day=local_day(now), status=Ticket.Status.WAITING))
+    if not waiting:
+        return {}
+    waits = estimated_waits(hall_now(office, now), [_mine(ticket) for ticket in waiting])
+    return {ticket.pk: round(wait) for ticket, wait in zip(waiting, waits, strict=True)}
+
+
 def place_of(ticket: Ticket, now: datetime | None = None) -> Place:
-    """Where a ticket stands: people ahead and the estimated wait; nothing once called."""
+    """Where a ticket stands: people ahead and the estimated wait; nothing once called. The
+    waits of the office's waiting tickets are computed together and reused while its queue
+    is as it was (a ticket's page polls)."""
     if ticket.status != Ticket.Status.WAITING:
         return Place(0, 0)
     now = now or timezone.now()
-    return Place(ahead_of(ticket, now), estimated_wait_minutes(ticket, now))
+    if not settings.DISPLAY_FIGURES_REUSE_SECONDS:
+        return Place(ahead_of(ticket, now), estimated_wait_minutes(ticket, now))
+    waits = _reused.get_or_compute("waits", ticket.office, now, lambda: _waits_of_waiting(ticket.office, now))
+    wait = waits.get(ticket.pk)
+    return Place(ahead_of(ticket, now), wait if wait is not None else estimated_wait_minutes(ticket, now))
 
 
 @dataclass(frozen=True)
@@ -544,8 +606,13 @@ class QueueLine:
 
 def queue_lines(office: Office, now: datetime | None = None) -> list[QueueLine]:
     """Waiting counts per queue and service, with the wait of a newcomer there (in the
-    appointment queue, one whose slot time has come)."""
+    appointment queue, one whose slot time has come). Reused while the office's queue is
+    as it was (settings.DISPLAY_FIGURES_REUSE_SECONDS)."""
     now = now or timezone.now()
+    return _reused.get_or_compute("lines", office, now, lambda: _queue_lines(office, now))
+
+
+def _queue_lines(office: Office, now: datetime) -> list[QueueLine]:
     rows = list(
         Ticket.objects.filter(office=office, day=local_day(now), status=Ticket.Status.WAITING)
         .values("channel", "service_id", "service__code")
