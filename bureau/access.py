@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from django_htmx.middleware import HtmxDetails
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -31,7 +32,11 @@ def signed_in_user(request: HttpRequest) -> User:
 
 
 def _role_required(allowed: set[str]) -> Callable[[View], View]:
+    """Staff pages show personal data: never cached (a shared desk's browser must not show
+    the last user's page on Back)."""
+
     def decorator(view: View) -> View:
+        @never_cache
         @login_required
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

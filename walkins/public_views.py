@@ -73,8 +73,10 @@ def _version(*parts: Any) -> str:
 
 def kiosk_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """A page of the office's kiosk device: signed in as a kiosk of the office named in the
-    path (staff and other offices' kiosks get a 403); the view gets the office."""
+    path (staff and other offices' kiosks get a 403); the view gets the office. Never cached:
+    the next applicant at the screen must not page back to the last one's ticket."""
 
+    @never_cache
     @login_required
     @wraps(view)
     def wrapped(request: HttpRequest, code: str, *args: Any, **kwargs: Any) -> HttpResponse:

@@ -134,3 +134,26 @@ def test_a_number_gets_the_queue_sms_of_two_tickets_a_day_at_most(
     with pytest.raises(DomainError):
         services.ticket_set_phone(ticket=tickets[3], phone="13900001111", by=kiosk)
     services.ticket_set_phone(ticket=tickets[3], phone="13900002222", by=kiosk)  # another number is fine
+
+
+def test_pages_with_personal_data_are_never_cached(office, passport, counters, kiosk, clerks) -> None:
+    """A clerk's desk and the kiosk are shared: Back must not show the last user's page."""
+    application = ApplicationFactory.create(office=office)
+    desk = Client()
+    desk.force_login(clerks[0])
+    for path in (
+        "/applications/",
+        f"/applications/{application.reference}/",
+        f"/applications/{application.reference}/receipt/",
+        "/applications/new/",
+        "/counter/",
+    ):
+        answer = desk.get(path)
+        assert answer.status_code == 200, path
+        assert "no-store" in answer["Cache-Control"], path
+    device = Client()
+    device.force_login(kiosk)
+    with mock.patch("django.utils.timezone.now", return_value=NOW):
+        answer = device.get("/kiosk/XH/")
+    assert answer.status_code == 200
+    assert "no-store" in answer["Cache-Control"]
