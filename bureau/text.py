@@ -17,10 +17,15 @@ REFUSED_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 # categories above): the Hangul fillers make a name that looks blank, the combining grapheme
 # joiner and the Khmer inherent vowels an invisible difference between two names.
 INVISIBLE = {"\u034f", "\u115f", "\u1160", "\u17b4", "\u17b5", "\u3164", "\uffa0"}
+# The replacement character: what a page form's bytes that were not UTF-8 (a lone surrogate
+# encoded, say) become when Django decodes them. Nobody types it; it stands for what was lost.
+REPLACEMENT = "\ufffd"
 
 
 def has_hidden_characters(value: str) -> bool:
-    return any(unicodedata.category(char) in REFUSED_CATEGORIES or char in INVISIBLE for char in value)
+    return any(
+        unicodedata.category(char) in REFUSED_CATEGORIES or char in INVISIBLE or char == REPLACEMENT for char in value
+    )
 
 
 def hidden_characters_problem(value: str, *, label: str) -> str | None:

@@ -23,6 +23,7 @@ import pytest
 from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext, pgettext
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+from pytest_django.fixtures import SettingsWrapper
 from pytest_django.live_server_helper import LiveServer
 
 from appointments.views import qr_svg
@@ -153,8 +154,10 @@ def test_a_booking_and_two_walk_ins_are_called_at_two_windows_while_the_board_an
     contexts: list[BrowserContext],
     hall: dict[str, Any],
     language: str,
+    settings: SettingsWrapper,
 ) -> None:
     url, office_name = live_server.url, OFFICE_NAMES[language]
+    settings.PUBLIC_BASE_URL = url  # the tickets' QR codes lead to this server
     with translation.override(language):
         service_name = hall["passport"].name  # 普通护照 · 首次申领 / Ordinary passport · First application
     appointment, walk_in = (

@@ -209,6 +209,7 @@ HIDDEN = [
     "\u2029",
     "\u3164",
     "\u034f",
+    "\ufffd",  # what Django makes of a page form's bytes that are not UTF-8 (a lone surrogate)
 ]
 # The free text a person types that is kept, shown and printed: names, school, proof, reasons, notes.
 FREE_TEXT = {

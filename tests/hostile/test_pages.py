@@ -57,6 +57,7 @@ HIDDEN = [
     "\u2029",
     "\u3164",
     "\u034f",
+    "\ufffd",  # what Django makes of a page form's bytes that are not UTF-8 (a lone surrogate)
 ]
 HIDDEN_CHARACTERS = "%(field)s contains control or invisible characters; please type it again."
 
