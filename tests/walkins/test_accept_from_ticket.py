@@ -4,7 +4,7 @@ walkins.apps), in the acceptance's own transaction."""
 
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from unittest import mock
 
@@ -12,10 +12,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from appointments.models import Booking, BookingPolicy, Slot
-from appointments.services import booking_create, slots_generate
 from bureau.models import Application, Counter, Office, Service
-from tests.factories import ApplicationFactory, OfficeFactory, clerk, nine_to_ten
+from tests.factories import ApplicationFactory, OfficeFactory, clerk
 from tests.walkins.conftest import NOW, SHANGHAI
 from walkins import services
 from walkins.models import Ticket, TicketEvent
@@ -84,26 +82,6 @@ def test_a_ticket_of_another_office_refuses_the_acceptance(office, passport, ser
 def _detail(client: Client, application: Application) -> str:
     page = client.get(f"/applications/{application.reference}/", headers=EN).content.decode()
     return " ".join(re.sub(r"<[^>]+>", " ", page[page.index('<dl class="facts">') :]).split())
-
-
-@pytest.fixture
-def booking(office: Office, passport: Service, frozen: mock.MagicMock) -> Booking:
-    """A booking at 09:00 on NOW's day, made the day before."""
-    nine_to_ten(office, passport)
-    BookingPolicy.objects.get_or_create(pk=1)
-    frozen.return_value = NOW - timedelta(days=1)
-    slots_generate(today=(NOW - timedelta(days=1)).date())
-    start = datetime(2026, 12, 2, 9, 0, tzinfo=SHANGHAI)
-    booked = booking_create(
-        office=office,
-        service=passport,
-        start=Slot.objects.get(office=office, starts_at=start).starts_at,
-        name="王小晶",
-        id_number=ID_NUMBER,
-        phone="13812345678",
-    )
-    frozen.return_value = NOW
-    return booked
 
 
 def test_the_application_names_the_ticket_and_the_booking_that_brought_the_applicant(

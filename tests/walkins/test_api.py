@@ -7,9 +7,8 @@ import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from appointments.models import Booking, BookingPolicy, Slot
-from appointments.services import booking_create, slots_generate
-from tests.factories import OfficeFactory, clerk, nine_to_ten
+from appointments.models import Booking
+from tests.factories import OfficeFactory, clerk
 from tests.walkins.conftest import NOW
 from walkins import services
 from walkins.models import CounterShift, Ticket
@@ -94,21 +93,8 @@ def test_another_office_s_clerk_and_anonymous_are_refused(office, passport, coun
     assert Client().post(f"/api/v1/counters/{counters[0].pk}/call-next/").status_code == 401
 
 
-def test_check_in_answers_the_booking_with_its_appointment_ticket(office, passport, counters, clerks) -> None:
-    nine_to_ten(office, passport)
-    BookingPolicy.objects.get_or_create(pk=1)
-    slots_generate(today=NOW.date() - timedelta(days=1))
-    slot = Slot.objects.order_by("starts_at")[0]
-    booking = booking_create(
-        office=office,
-        service=passport,
-        start=slot.starts_at,
-        name="王小晶",
-        id_number="33010619900101123X",
-        phone="13812345678",
-        now=NOW - timedelta(days=1),
-    )
-    with mock.patch("django.utils.timezone.now", return_value=slot.starts_at - timedelta(minutes=10)):
+def test_check_in_answers_the_booking_with_its_appointment_ticket(office, passport, counters, clerks, booking) -> None:
+    with mock.patch("django.utils.timezone.now", return_value=booking.starts_at - timedelta(minutes=10)):
         response = api(clerks[0]).post(f"/api/v1/offices/{office.code}/check-ins/", {"code": booking.reference})
         again = api(clerks[0]).post(f"/api/v1/offices/{office.code}/check-ins/", {"code": booking.reference})
     assert response.status_code == 200
@@ -123,21 +109,10 @@ def test_check_in_answers_the_booking_with_its_appointment_ticket(office, passpo
     assert Ticket.objects.count() == 1
 
 
-def test_too_late_marks_the_booking_late_and_says_to_take_a_walk_in_ticket(office, passport, counters, clerks) -> None:
-    nine_to_ten(office, passport)
-    BookingPolicy.objects.get_or_create(pk=1)
-    slots_generate(today=NOW.date() - timedelta(days=1))
-    slot = Slot.objects.order_by("starts_at")[0]
-    booking = booking_create(
-        office=office,
-        service=passport,
-        start=slot.starts_at,
-        name="王小晶",
-        id_number="33010619900101123X",
-        phone="13812345678",
-        now=NOW - timedelta(days=1),
-    )
-    with mock.patch("django.utils.timezone.now", return_value=slot.starts_at + timedelta(minutes=20)):
+def test_too_late_marks_the_booking_late_and_says_to_take_a_walk_in_ticket(
+    office, passport, counters, clerks, booking
+) -> None:
+    with mock.patch("django.utils.timezone.now", return_value=booking.starts_at + timedelta(minutes=20)):
         response = api(clerks[0]).post(
             f"/api/v1/offices/{office.code}/check-ins/", {"code": booking.reference}, headers={"accept-language": "en"}
         )

@@ -16,18 +16,17 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import translation
 
-from appointments.models import Booking, BookingPolicy, Slot
-from appointments.services import booking_create, slots_generate
+from appointments.models import Booking
 from appointments.views import qr_svg
 from bureau.models import Application, Counter, Office, Service
-from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, clerk, nine_to_ten, supervisor
-from tests.walkins.conftest import NOW, SHANGHAI
+from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, clerk, supervisor
+from tests.walkins.conftest import BOOKED_ID_NUMBER, NOW, SHANGHAI
 from walkins import selectors, services
 from walkins.models import CounterShift, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
-ID_NUMBER = "33010619900101123X"
+ID_NUMBER = BOOKED_ID_NUMBER
 HTMX = {"HX-Request": "true"}
 SLOT_START = datetime(2026, 12, 2, 9, 0, tzinfo=SHANGHAI)
 IN_WINDOW = SLOT_START - timedelta(minutes=10)
@@ -53,25 +52,6 @@ def signed_in(user: User | None) -> Client:
 def text(response: Any) -> str:
     """The page's text as a person reads it: tags dropped, entities unescaped, spaces folded."""
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.content.decode())).split())
-
-
-@pytest.fixture
-def booking(office: Office, passport: Service, frozen: mock.MagicMock) -> Booking:
-    """A booking at 09:00 on Wednesday 2 December (NOW's day), made the day before."""
-    nine_to_ten(office, passport)
-    BookingPolicy.objects.get_or_create(pk=1)
-    at(frozen, NOW - timedelta(days=1))
-    slots_generate(today=(NOW - timedelta(days=1)).date())
-    booked = booking_create(
-        office=office,
-        service=passport,
-        start=Slot.objects.get(office=office, starts_at=SLOT_START).starts_at,
-        name="王小晶",
-        id_number=ID_NUMBER,
-        phone="13812345678",
-    )
-    at(frozen, NOW)
-    return booked
 
 
 @pytest.fixture
