@@ -122,6 +122,7 @@ urlpatterns = [
     path("counter/act/", walkin_views.counter_act, name="counter-act"),
     path("counter/<ref:code>/check-in/", walkin_views.check_in, name="counter-check-in"),
     path("counter/<ref:code>/triage/", walkin_views.triage_page, name="counter-triage"),
+    path("counter/<ref:code>/bookings/<ref:reference>/", walkin_views.booking_page, name="counter-booking"),
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("dashboard/offices/<ref:code>/", dashboard_views.office_day, name="office-day-today"),
     path("dashboard/offices/<ref:code>/<date:day>/", dashboard_views.office_day, name="office-day"),

@@ -238,6 +238,8 @@ EXPECTED: dict[str, dict[str, dict[str, Outcome]]] = {
         "GET": staff_page(200, other=403),
         "POST": staff_page(Redirect("/counter/XH/check-in/?ticket="), other=403),
     },
+    # A booking as the clerks of its office see it (linked from the application it brought).
+    "counter-booking": {"GET": staff_page(200, other=403)},
     "counter-triage": {
         "GET": staff_page(200, other=403),
         "POST": staff_page(Redirect("/counter/XH/triage/?ticket="), other=403),
@@ -399,7 +401,7 @@ def world(db: None) -> Iterator[World]:
 
 
 def _path_kwargs(route: Route, world: World, actor: str) -> dict[str, str]:
-    booking_route = route.key in TOKEN_URLS
+    booking_route = route.key in TOKEN_URLS or route.key == "counter-booking"
     values = {
         "reference": world.booking.reference if booking_route else world.application.reference,
         "code": world.office.code,

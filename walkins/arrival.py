@@ -8,6 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -59,6 +60,10 @@ def application_arrival_links(application: Application) -> list[ArrivalLink]:
         links.append(ArrivalLink(label=pgettext("application arrival", "Ticket"), text=text))
         if ticket.booking is not None:
             links.append(
-                ArrivalLink(label=pgettext("application arrival", "Booking"), text=_booking_text(ticket.booking))
+                ArrivalLink(
+                    label=pgettext("application arrival", "Booking"),
+                    text=_booking_text(ticket.booking),
+                    url=reverse("counter-booking", args=[application.office.code, ticket.booking.reference]),
+                )
             )
     return links

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -193,6 +193,31 @@ def check_in(request: HttpRequest, code: str) -> HttpResponse:
             context["checked_in"] = _card(ticket)
     context.update(form=form, lookup=lookup)
     return render(request, "walkins/check_in.html", context, status=status)
+
+
+@staff_required
+@require_GET
+def booking_page(request: HttpRequest, code: str, reference: str) -> HttpResponse:
+    """A booking of the office as a clerk sees it (from the application it brought, or a
+    check-in): who (masked), what and when, its state, its ticket and the applications
+    accepted for that ticket."""
+    office = _staff_office(request, code)
+    if office is None:
+        return _forbidden(request)
+    booking = selectors.booking_at_office(office, reference)
+    if booking is None:
+        raise Http404
+    ticket = selectors.ticket_of_booking(booking)
+    context = {
+        "office": office,
+        **_nav(office, "check-in"),
+        "booking": booking,
+        "masked_name": mask_name(booking.name),
+        "masked_id_number": mask_id_number(booking.id_number),
+        "ticket": ticket,
+        "applications": list(ticket.applications.order_by("pk")) if ticket is not None else [],
+    }
+    return render(request, "walkins/booking.html", context)
 
 
 # --- walk-in triage --------------------------------------------------------------------------

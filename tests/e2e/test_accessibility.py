@@ -108,6 +108,7 @@ PAGES = [
     Checked("counter", "/counter/", "clerk", label="counter-serving"),
     Checked("counter", "/counter/", "supervisor", label="counter-open-a-window"),
     Checked("counter-check-in", "/counter/XH/check-in/", "clerk"),
+    Checked("counter-booking", "/counter/XH/bookings/{reference}/", "clerk"),
     Checked(
         "counter-check-in",
         "/counter/XH/check-in/",

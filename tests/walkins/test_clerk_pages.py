@@ -773,3 +773,31 @@ def test_the_acceptance_follower_links_the_ticket_the_page_carried(office, passp
         with pytest.raises(DomainError) as refused:
             services.application_accepted_link_ticket(application=application, by=clerks[0], arrival={"ticket": bad})
         assert refused.value.field == "ticket"
+
+
+def test_the_booking_behind_an_application_opens_from_it(
+    office, passport, counters, clerks, booking, frozen, other_office, stranger
+) -> None:
+    """Check in, serve, accept: the application page links the booking; its page shows the
+    booking masked, its ticket and the application, to the office's clerks only."""
+    at(frozen, IN_WINDOW)
+    services.ticket_check_in(code=booking.reference, office=office, by=clerks[0])
+    services.counter_open(counter=counters[0], by=clerks[0])
+    ticket = services.ticket_call_next(counter=counters[0], by=clerks[0])
+    assert ticket is not None
+    application = ApplicationFactory.create(office=office, service=passport, accepted_on=NOW.date())
+    services.ticket_link_application(ticket=ticket, application=application, by=clerks[0])
+    client = signed_in(clerks[0])
+    detail = client.get(f"/applications/{application.reference}/", headers={"accept-language": "en"})
+    link = f"/counter/XH/bookings/{booking.reference}/"
+    assert f'href="{link}"' in detail.content.decode()
+    page = client.get(link, headers={"accept-language": "en"})
+    assert page.status_code == 200
+    shown = text(page)
+    assert f"Booking {booking.reference}" in shown and "王*晶" in shown and "A001" in shown
+    assert application.reference in shown and "Checked in" in shown
+    assert ID_NUMBER not in page.content.decode() and "王小晶" not in page.content.decode()
+    assert client.get(f"/counter/XH/bookings/{booking.reference.lower()}/").status_code == 200
+    assert client.get("/counter/XH/bookings/NOSUCHBOOK/").status_code == 404
+    assert signed_in(stranger).get(link).status_code == 403
+    assert signed_in(None).get(link).status_code == 302
