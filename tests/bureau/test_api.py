@@ -255,8 +255,9 @@ def test_applications_list_query_count_does_not_grow(office_and_clerk, django_as
     office, user = office_and_clerk
     ApplicationFactory.create_batch(rows, office=office)
     api = _token_client(user)
-    # token user, staff offices subquery with the list (select_related office + service)
-    with django_assert_num_queries(2):
+    # token user, the caller's staff role (a kiosk is refused), staff offices subquery with
+    # the list (select_related office + service)
+    with django_assert_num_queries(3):
         assert len(api.get("/api/v1/applications/").json()) == rows
 
 
