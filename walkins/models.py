@@ -172,7 +172,7 @@ class Ticket(models.Model):
     called_at = models.DateTimeField(_("called at"), null=True, blank=True)
     recalls = models.PositiveSmallIntegerField(_("recalls"), default=0)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-    # Given by the applicant (kiosk) or the clerk (triage) for one SMS when the ticket nears
+    # Given by the applicant at the kiosk for one SMS when the ticket nears
     # the front (QueueSettings.notify_places_ahead); cleared once that SMS is written.
     phone = models.CharField(_("mobile number for an SMS"), max_length=11, blank=True, default="")
     applications = models.ManyToManyField(
