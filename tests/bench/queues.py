@@ -44,6 +44,7 @@ from django.db import connection, connections  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bureau.models import Counter, Office, OpeningSession, Service, StaffMember  # noqa: E402
+from tests.bench.client import kept_alive_request  # noqa: E402
 from walkins import rules, selectors, services  # noqa: E402
 from walkins.models import PREFIXES, Ticket, TicketEvent  # noqa: E402
 
@@ -272,19 +273,6 @@ class Load:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _get(conn: http.client.HTTPConnection, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
-    for attempt in (1, 2):
-        try:
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-            return response.status, response.read()
-        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-            conn.close()
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
-
-
 def refresh(path: str, headers: dict[str, str], seconds: float, version: str | None) -> Load:
     """BOARDS clients, each on its own kept-alive connection, asking again as soon as answered.
     With a version, each sends back the one it shows, as the page does: the one of the last
@@ -301,7 +289,9 @@ def refresh(path: str, headers: dict[str, str], seconds: float, version: str | N
         while time.perf_counter() < stop:
             started = time.perf_counter()
             try:
-                status, body = _get(conn, path + (f"{joiner}v={shown}" if shown else ""), headers)
+                status, body = kept_alive_request(
+                    conn, "GET", path + (f"{joiner}v={shown}" if shown else ""), extra_headers=headers
+                )
                 found = re.search(rb'name="v" value="([0-9a-f]+)"', body) if shown and status == 200 else None
                 shown = found.group(1).decode() if found else shown
             except (OSError, http.client.HTTPException):
@@ -349,7 +339,9 @@ def postgres_busy(database: str) -> float:
 
 def current_version(path: str, headers: dict[str, str]) -> str | None:
     """The version of what a board part shows now, as the page sends it back (`v`)."""
-    status, body = _get(http.client.HTTPConnection("127.0.0.1", PORT, timeout=10), path, headers)
+    status, body = kept_alive_request(
+        http.client.HTTPConnection("127.0.0.1", PORT, timeout=10), "GET", path, extra_headers=headers
+    )
     found = re.search(rb'name="v" value="([0-9a-f]+)"', body) if status == 200 else None
     return found.group(1).decode() if found else None
 

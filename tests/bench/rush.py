@@ -43,6 +43,7 @@ from appointments import selectors, services  # noqa: E402
 from appointments.models import Booking, BookingPolicy, Slot, SlotTemplate  # noqa: E402
 from bureau.models import Office, Service  # noqa: E402
 from bureau.services import calendar_seed_from_package  # noqa: E402
+from tests.bench.client import kept_alive_request  # noqa: E402
 
 CLIENTS = 200
 PLACES_PER_SLOT = 20
@@ -83,22 +84,6 @@ class Run:
         return self.booked >= self.places and self.attempts >= ATTEMPTS_PER_PLACE * self.places
 
 
-def _request(conn: http.client.HTTPConnection, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
-    """One request on a kept-alive connection; a connection the server closed while idle is
-    opened again once, as any HTTP client does."""
-    headers = {"Content-Type": "application/json", "Accept-Language": "zh-hans"}
-    for attempt in (1, 2):
-        try:
-            conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
-            response = conn.getresponse()
-            return response.status, response.read()
-        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-            conn.close()
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
-
-
 def attempt(
     target: str, office: Office, start: str, slot_ids: dict[str, int], numbers: "Queue[str]"
 ) -> tuple[str, dict[str, object]]:
@@ -129,7 +114,7 @@ def client(run: Run, target: str, office: Office, day: date, slot_ids: dict[str,
         try:
             if n % READ_EVERY == 0:
                 t0 = time.perf_counter()
-                status, body = _request(reads, "GET", availability)
+                status, body = kept_alive_request(reads, "GET", availability)
                 elapsed = (time.perf_counter() - t0) * 1000
                 open_now = [s["start"] for s in json.loads(body)["slots"] if s["remaining"] > 0]
                 with run.lock:
@@ -139,7 +124,7 @@ def client(run: Run, target: str, office: Office, day: date, slot_ids: dict[str,
                 start = rng.choice(run.open_slots or list(slot_ids))
             path, payload = attempt(target, office, start, slot_ids, numbers)
             t0 = time.perf_counter()
-            status, _ = _request(conn, "POST", path, payload)
+            status, _ = kept_alive_request(conn, "POST", path, payload)
             elapsed = (time.perf_counter() - t0) * 1000
         except (OSError, http.client.HTTPException):
             conn.close()
@@ -167,7 +152,7 @@ def reader(path: str, stop: "multiprocessing.synchronize.Event", results: "multi
     conn = http.client.HTTPConnection("127.0.0.1", READ_PORT, timeout=60)
     while not stop.is_set():
         t0 = time.perf_counter()
-        _request(conn, "GET", path)
+        kept_alive_request(conn, "GET", path)
         latencies.append((time.perf_counter() - t0) * 1000)
         time.sleep(0.02)
     results.put(latencies)
@@ -240,8 +225,8 @@ def warm_up(target: str, office: Office, day: date, slot_ids: dict[str, int], nu
         conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
         reads = http.client.HTTPConnection("127.0.0.1", READ_PORT, timeout=60)
         for start in random.sample(sorted(slot_ids), 4):
-            _request(reads, "GET", availability)
-            _request(conn, "POST", *attempt(target, office, start, slot_ids, numbers))
+            kept_alive_request(reads, "GET", availability)
+            kept_alive_request(conn, "POST", *attempt(target, office, start, slot_ids, numbers))
 
     threads = [threading.Thread(target=one_client) for _ in range(64)]
     for t in threads:
