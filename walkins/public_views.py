@@ -240,10 +240,7 @@ def _kiosk_ticket_page(
             "start": reverse("kiosk", args=[office.code]),
             "default_language": settings.LANGUAGE_CODE,
             "sms_places": places,
-            "sms_offered": bool(places)
-            and ticket.status == Ticket.Status.WAITING
-            and context["place"].ahead > places
-            and not ticket.phone,
+            "sms_offered": selectors.near_front_sms_offered(ticket, context["place"].ahead),
             "masked_phone": mask_phone(ticket.phone) if ticket.phone else "",
             "phone": phone or PhoneForm(),
             "return_seconds": KIOSK_TICKET_SECONDS,

@@ -573,6 +573,13 @@ class Place:
     estimated_wait_minutes: int
 
 
+def near_front_sms_offered(ticket: Ticket, ahead: int) -> bool:
+    """Whether a ticket's screen offers the near-front SMS: the office sends them, the ticket
+    waits with more than that many ahead, and no number is kept for it yet."""
+    places = queue_settings(ticket.office).notify_places_ahead
+    return bool(places) and ticket.status == Ticket.Status.WAITING and ahead > places and not ticket.phone
+
+
 def _waits_of_waiting(office: Office, now: datetime) -> dict[int, int]:
     """The estimated wait of every ticket waiting at the office: one replay finds them all."""
     waiting = list(Ticket.objects.filter(office=office, day=local_day(now), status=Ticket.Status.WAITING))
