@@ -102,7 +102,9 @@ def no_violations(page: Page, what: str) -> None:
 
 
 def key(page: Page, letter: str) -> None:
-    """Press a shortcut with the focus on the page, not in a field."""
+    """Press a shortcut with the focus on the page, not in a field, once the page's deferred
+    scripts (counter.js, htmx) have run: a key pressed before them does nothing."""
+    page.wait_for_load_state("load")
     page.keyboard.press(letter)
 
 
