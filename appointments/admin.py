@@ -27,7 +27,6 @@ class SlotTemplateAdmin(SupervisorAccess, admin.ModelAdmin[SlotTemplate]):
         "ends_at",
         "slot_minutes",
         "general_quota",
-        "student_quota",
         "enterprise_quota",
         "emergency_quota",
     ]

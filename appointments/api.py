@@ -121,9 +121,6 @@ class ApplicantInput(serializers.Serializer[None]):
     name = serializers.CharField(max_length=200, allow_blank=True)
     id_number = IdNumberField()
     phone = MobileNumberField()
-    channel = serializers.ChoiceField(choices=services.PUBLIC_CHANNELS, default=Channel.GENERAL)
-    school = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
-    student_proof = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
 
 
 class BookingInput(PlaceInput, ApplicantInput):

@@ -8,7 +8,6 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from appointments.models import Channel
 from bureau.forms import DateTimeInRangeField, IdNumberField
 from bureau.identity import IdNumberError, normalize_id_number, normalize_mobile
 from bureau.models import Service
@@ -58,17 +57,6 @@ class ApplicantForm(forms.Form):
     start = DateTimeInRangeField(
         label=pgettext_lazy("appointment", "Time"), error_messages={"required": _("Choose a time.")}
     )
-    channel = forms.ChoiceField(
-        label=_("Session"),
-        choices=[(Channel.GENERAL.value, _("General")), (Channel.STUDENT.value, _("Student session"))],
-        initial=Channel.GENERAL,
-        required=False,
-        widget=forms.RadioSelect,
-    )
-    school = forms.CharField(label=_("School (student session)"), max_length=100, required=False)
-    student_proof = forms.CharField(
-        label=_("Admission notice or student card number (student session)"), max_length=40, required=False
-    )
     name = forms.CharField(
         label=_("Name (as on your ID card)"), max_length=60, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
@@ -78,20 +66,6 @@ class ApplicantForm(forms.Form):
         max_length=20,
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
     )
-
-    def __init__(self, *args: Any, student: bool = False, **kwargs: Any) -> None:
-        """`student`: whether the day shown has student places; if not, only general is
-        offered (a hidden input) and the student fields are left out."""
-        super().__init__(*args, **kwargs)
-        self.student = student
-        if not student:
-            channel = self.fields["channel"]
-            channel.widget = forms.HiddenInput()
-            channel.disabled = True  # always general, whatever was sent
-            del self.fields["school"], self.fields["student_proof"]
-
-    def clean_channel(self) -> str:
-        return str(self.cleaned_data.get("channel") or Channel.GENERAL)
 
 
 class RescheduleForm(forms.Form):

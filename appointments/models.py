@@ -11,7 +11,13 @@ from bureau.models import Office, OpeningSession, Service
 
 
 class Channel(models.TextChoices):
-    """Who a place is set aside for. Emergency places are given out by the priority desk."""
+    """Who a place is set aside for. Only general places are booked by anyone; the priority
+    app decides who may have the others (student sessions, enterprises, emergency cases).
+
+    Each channel is a quota and a taken count on the slot row, not a row of its own: a place
+    is one conditional UPDATE of one row, a check constraint per channel keeps it within its
+    quota, and the day's availability is one read. A new channel is a migration that adds
+    two columns, and it needs code anyway (who may use it); channels are few and rare."""
 
     GENERAL = "general", _("General")
     STUDENT = "student", _("Student session")
@@ -66,7 +72,6 @@ class SlotTemplate(models.Model):
     ends_at = models.TimeField(_("last slot ends"))
     slot_minutes = models.PositiveSmallIntegerField(_("slot length (minutes)"), default=30)
     general_quota = models.PositiveSmallIntegerField(_("general places per slot"), default=6)
-    student_quota = models.PositiveSmallIntegerField(_("student places per slot"), default=0)
     enterprise_quota = models.PositiveSmallIntegerField(_("enterprise places per slot"), default=0)
     emergency_quota = models.PositiveSmallIntegerField(_("emergency reserve per slot"), default=1)
 
@@ -156,8 +161,6 @@ class Booking(models.Model):
     name = models.CharField(_("name"), max_length=60)
     id_number = models.CharField(_("ID number"), max_length=18)
     phone = models.CharField(_("mobile number"), max_length=11)
-    school = models.CharField(_("school"), max_length=100, blank=True)
-    student_proof = models.CharField(_("admission notice or student card number"), max_length=40, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.BOOKED)
     created_at = models.DateTimeField(_("booked at"))
     changed_at = models.DateTimeField(_("last changed at"))
@@ -170,6 +173,15 @@ class Booking(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("checked in by"),
+    )
+    # A clerk who booked it on the applicant's behalf (an approved priority case); None: online.
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("booked by (clerk)"),
     )
     idempotency_key = models.CharField(_("idempotency key"), max_length=64, null=True, blank=True, unique=True)
     reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True)

@@ -2,13 +2,15 @@
 notifications. Capacity is taken with one conditional UPDATE on the slot row inside the
 booking's transaction; check constraints on the slot back it."""
 
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -25,7 +27,6 @@ from bureau.services import Conflict, DomainError, NotAllowed, message_queue, ne
 from bureau.text import hidden_characters_problem
 from bureau.workdays import WorkCalendar
 
-PUBLIC_CHANNELS = (Channel.GENERAL, Channel.STUDENT)
 # How often a day an applicant may have the manage link sent again.
 LINKS_PER_DAY = 3
 
@@ -91,7 +92,6 @@ def _slots_for(template: SlotTemplate, day: date) -> list[Slot]:
                 starts_at=start,
                 ends_at=start + step,
                 general_quota=template.general_quota,
-                student_quota=template.student_quota,
                 enterprise_quota=template.enterprise_quota,
                 emergency_quota=template.emergency_quota,
             )
@@ -132,7 +132,35 @@ def slots_generate(
         created = Slot.objects.filter(template__in={s.template_id for s in rows}).count() - before
         codes = Office.objects.filter(pk__in={s.office_id for s in rows}).values_list("code", flat=True)
         _forget_days(list(codes), wanted)
+        for follower in slots_created_followers:
+            follower(days=wanted)
     return created
+
+
+# Told (in the same transaction) on which days slots were made: the priority app gives them
+# the places of the channels it runs (student sessions).
+slots_created_followers: list[Callable[..., None]] = []
+
+
+def slots_created_follow(follower: Callable[..., None]) -> None:
+    if follower not in slots_created_followers:
+        slots_created_followers.append(follower)
+
+
+def slots_set_quota(*, offices: list[Office], first: date, last: date, channel: str, places: int) -> int:
+    """Give every future slot of the offices from `first` to `last` `places` places of
+    `channel` (never fewer than it has booked: a smaller quota leaves those bookings be).
+    Returns how many slots changed; their cached days are forgotten after commit."""
+    start = datetime.combine(first, time.min, tzinfo=OFFICE_TZ)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=OFFICE_TZ)
+    slots = Slot.objects.filter(
+        office__in=offices, starts_at__gte=max(start, timezone.now()), starts_at__lt=end
+    ).exclude(**{f"{channel}_quota": places})
+    changed = slots.update(**{f"{channel}_quota": Greatest(Value(places), F(f"{channel}_booked"))})
+    if changed:
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        _forget_days([office.code for office in offices], days)
+    return changed
 
 
 def _forget_days(office_codes: list[str], days: list[date]) -> None:
@@ -222,18 +250,13 @@ class Applicant(NamedTuple):
     name: str
     id_number: str
     phone: str
-    channel: str
-    school: str
-    student_proof: str
 
 
 class BookingInputError(DomainError):
     """Bad booking input, with a message for every field at fault."""
 
 
-def _applicant_errors(
-    *, name: str, id_number: str, phone: str, channel: str, school: str, student_proof: str
-) -> tuple[Applicant, dict[str, str]]:
+def _applicant_errors(*, name: str, id_number: str, phone: str) -> tuple[Applicant, dict[str, str]]:
     errors: dict[str, str] = {}
     name = name.strip()
     if not name:
@@ -250,32 +273,12 @@ def _applicant_errors(
     mobile = normalize_mobile(phone)
     if mobile is None:
         errors["phone"] = _("Enter an 11-digit mainland mobile number, for example 13812345678.")
-    if channel not in PUBLIC_CHANNELS:
-        errors["channel"] = _("Choose general or student session.")
-    school, student_proof = school.strip(), student_proof.strip()
-    if channel == Channel.STUDENT:
-        if not school:
-            errors["school"] = _("Enter your school for a student session.")
-        elif problem := hidden_characters_problem(school, label=_("The school")):
-            errors["school"] = problem
-        if not student_proof:
-            errors["student_proof"] = _("Enter the admission notice or student card number.")
-        elif problem := hidden_characters_problem(
-            student_proof, label=_("The admission notice or student card number")
-        ):
-            errors["student_proof"] = problem
-    else:
-        school = student_proof = ""
-    return Applicant(name, number, mobile or "", channel, school, student_proof), errors
+    return Applicant(name, number, mobile or ""), errors
 
 
-def applicant_validated(
-    *, name: str, id_number: str, phone: str, channel: str = Channel.GENERAL, school: str = "", student_proof: str = ""
-) -> Applicant:
+def applicant_validated(*, name: str, id_number: str, phone: str) -> Applicant:
     """The applicant's details in canonical form, or BookingInputError naming every bad field."""
-    applicant, errors = _applicant_errors(
-        name=name, id_number=id_number, phone=phone, channel=channel, school=school, student_proof=student_proof
-    )
+    applicant, errors = _applicant_errors(name=name, id_number=id_number, phone=phone)
     if errors:
         raise BookingInputError(next(iter(errors.values())), errors=errors)
     return applicant
@@ -325,15 +328,22 @@ def _bookable_slot(
     return row
 
 
-def _take_place(slot_id: int, channel: str, office: Office) -> None:
-    """One place of `channel`, or SlotFull. The WHERE makes it safe under any concurrency;
-    a slot id from a stale cache can only ever take a place at its own office, and never in
-    a slot the calendar closed meanwhile."""
+def place_take(*, slot_id: int, channel: str, office: Office, count: int = 1) -> None:
+    """`count` places of `channel` in one slot, all or none, or SlotFull. The WHERE makes it
+    safe under any concurrency; a slot id from a stale cache can only ever take a place at
+    its own office, and never in a slot the calendar closed meanwhile. The caller's
+    transaction holds the slot row until it ends."""
     taken = Slot.objects.filter(
-        pk=slot_id, office_id=office.pk, closed=False, **{f"{channel}_booked__lt": F(f"{channel}_quota")}
-    ).update(**{f"{channel}_booked": F(f"{channel}_booked") + 1})
+        pk=slot_id, office_id=office.pk, closed=False, **{f"{channel}_booked__lte": F(f"{channel}_quota") - count}
+    ).update(**{f"{channel}_booked": F(f"{channel}_booked") + count})
     if not taken:
         raise SlotFull
+
+
+def place_return(*, slot_id: int, channel: str) -> None:
+    """Give one place of `channel` back to its slot at once (no hold: nobody could have been
+    handed it)."""
+    Slot.objects.filter(pk=slot_id).update(**{f"{channel}_booked": F(f"{channel}_booked") - 1})
 
 
 def _hold_place(booking: Booking, now: datetime, rules_: BookingPolicy) -> None:
@@ -344,7 +354,7 @@ def _hold_place(booking: Booking, now: datetime, rules_: BookingPolicy) -> None:
             slot_id=booking.slot_id, channel=channel, release_at=now + timedelta(minutes=rules_.hold_minutes)
         )
     else:
-        Slot.objects.filter(pk=booking.slot_id).update(**{f"{channel}_booked": F(f"{channel}_booked") - 1})
+        place_return(slot_id=booking.slot_id, channel=channel)
         _places_changed(booking.office.code, booking.starts_at, booking.slot_id)
 
 
@@ -357,23 +367,64 @@ def booking_create(
     id_number: str,
     phone: str,
     channel: str = Channel.GENERAL,
-    school: str = "",
-    student_proof: str = "",
+    by: User | None = None,
     idempotency_key: str | None = None,
     now: datetime | None = None,
 ) -> Booking:
-    """Book a place. Every bad field is named (BookingInputError) before capacity is looked
-    at; then one place is taken with a conditional UPDATE of the slot row and the booking and
-    its confirmation SMS (outbox) are written in the same transaction. A repeated
-    Idempotency-Key from the same ID number returns the first booking."""
-    now = now or timezone.now()
+    """Book a place of `channel` (who may use a channel other than general is the caller's
+    business: the priority app decides); `by`, a clerk booking on someone's behalf. Every
+    bad field is named (BookingInputError) before capacity is looked at; then one place is
+    taken with a conditional UPDATE of the slot row and the booking and its confirmation
+    SMS (outbox) are written in the same transaction. A repeated Idempotency-Key from the
+    same ID number returns the first booking."""
     if idempotency_key:
         replay = Booking.objects.filter(idempotency_key=idempotency_key).first()
         if replay is not None:
             return _replayed(replay, id_number, phone)
-    applicant, errors = _applicant_errors(
-        name=name, id_number=id_number, phone=phone, channel=channel, school=school, student_proof=student_proof
-    )
+    try:
+        return bookings_create_together(
+            office=office,
+            service=service,
+            start=start,
+            people=[{"name": name, "id_number": id_number, "phone": phone}],
+            channel=channel,
+            by=by,
+            idempotency_key=idempotency_key,
+            now=now,
+        )[0]
+    except IntegrityError:
+        # Another request with the same Idempotency-Key won the race.
+        replay = Booking.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
+        if replay is None:
+            raise
+        return _replayed(replay, id_number, phone)
+
+
+def bookings_create_together(
+    *,
+    office: Office,
+    service: Service,
+    start: datetime,
+    people: Sequence[dict[str, str]],
+    channel: str,
+    by: User | None = None,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> list[Booking]:
+    """Book a place of `channel` for each person (`name`, `id_number`, `phone`) in the same
+    slot: all places or none (one conditional UPDATE takes them together), all bookings and
+    their SMS in one transaction. Bad fields are named per person (`people.<i>.<field>`
+    after the first person, whose fields keep their own names)."""
+    now = now or timezone.now()
+    checked = [_applicant_errors(**person) for person in people]
+    applicants = [applicant for applicant, _errors in checked]
+    errors = {
+        (field if index == 0 else f"people.{index}.{field}"): message
+        for index, (_applicant, person_errors) in enumerate(checked)
+        for field, message in person_errors.items()
+    }
+    if len({a.id_number for a in applicants if a.id_number}) < len(applicants) and "id_number" not in errors:
+        errors[f"people.{len(applicants) - 1}.id_number"] = _("Each person needs their own booking.")
     rules_ = policy()
     try:
         row = _bookable_slot(office=office, service=service, start=start, now=now, rules_=rules_)
@@ -384,47 +435,49 @@ def booking_create(
     if errors:
         raise BookingInputError(next(iter(errors.values())), errors=errors)
     # The cached day may say full a little late after a place came back, never early.
-    if row.remaining[Channel.values.index(channel)] <= 0:
+    if row.remaining[Channel.values.index(channel)] < len(applicants):
         raise SlotFull
     try:
         with transaction.atomic():
-            _take_place(row.slot_id, channel, office)
-            # Checked once the place is held: in a rush many attempts that got this far
-            # find the slot full, and are refused without the extra query. A blocked
-            # applicant's place goes back with the rollback.
-            _check_not_blocked(applicant.id_number, rules_, now)
-            booking = Booking.objects.create(
-                reference=new_reference(),
-                office=office,
-                service=service,
-                slot_id=row.slot_id,
-                starts_at=row.starts_at,
-                channel=channel,
-                name=applicant.name,
-                id_number=applicant.id_number,
-                phone=applicant.phone,
-                school=applicant.school,
-                student_proof=applicant.student_proof,
-                language=get_language() or settings.LANGUAGE_CODE,
-                created_at=now,
-                changed_at=now,
-                idempotency_key=idempotency_key or None,
-            )
+            place_take(slot_id=row.slot_id, channel=channel, office=office, count=len(applicants))
+            made = []
+            for applicant in applicants:
+                # Checked once the place is held: in a rush many attempts that got this far
+                # find the slot full, and are refused without the extra query. A blocked
+                # applicant's place goes back with the rollback. A clerk booking on someone's
+                # behalf (an approved priority case) is not an online booking: no block.
+                if by is None:
+                    _check_not_blocked(applicant.id_number, rules_, now)
+                booking = Booking.objects.create(
+                    reference=new_reference(),
+                    office=office,
+                    service=service,
+                    slot_id=row.slot_id,
+                    starts_at=row.starts_at,
+                    channel=channel,
+                    name=applicant.name,
+                    id_number=applicant.id_number,
+                    phone=applicant.phone,
+                    language=get_language() or settings.LANGUAGE_CODE,
+                    created_at=now,
+                    changed_at=now,
+                    booked_by=by,
+                    idempotency_key=idempotency_key or None,
+                )
+                _notify(booking, OutboxMessage.Kind.CONFIRMATION, f"confirmation:{booking.pk}")
+                made.append(booking)
             _places_changed(office.code, row.starts_at, row.slot_id)
-            _notify(booking, OutboxMessage.Kind.CONFIRMATION, f"confirmation:{booking.pk}")
     except IntegrityError:
-        # Another request won the race: the same Idempotency-Key, or this ID number and
-        # service. The transaction, and the place it took, are rolled back.
-        if idempotency_key:
-            replay = Booking.objects.filter(idempotency_key=idempotency_key).first()
-            if replay is not None:
-                return _replayed(replay, id_number, phone)
-        if Booking.objects.filter(
-            id_number=applicant.id_number, service=service, status=Booking.Status.BOOKED
-        ).exists():
+        # Another request won the race for one of these ID numbers and this service (or the
+        # same Idempotency-Key: the caller answers that). The transaction, and the places it
+        # took, are rolled back.
+        if idempotency_key and Booking.objects.filter(idempotency_key=idempotency_key).exists():
+            raise
+        numbers = [a.id_number for a in applicants]
+        if Booking.objects.filter(id_number__in=numbers, service=service, status=Booking.Status.BOOKED).exists():
             raise AlreadyBooked from None
         raise
-    return booking
+    return made
 
 
 def _replayed(booking: Booking, id_number: str, phone: str) -> Booking:
@@ -477,7 +530,7 @@ def booking_reschedule(*, booking: Booking, start: datetime, now: datetime | Non
         row = _bookable_slot(office=locked.office, service=locked.service, start=start, now=now, rules_=rules_)
         if row.slot_id == locked.slot_id:
             raise DomainError(_("This is already the booked time."), field="start", code="same_slot")
-        _take_place(row.slot_id, locked.channel, locked.office)
+        place_take(slot_id=row.slot_id, channel=locked.channel, office=locked.office)
         _hold_place(locked, now, rules_)
         Booking.objects.filter(pk=locked.pk).update(slot_id=row.slot_id, starts_at=row.starts_at, changed_at=now)
         locked.slot_id, locked.starts_at = row.slot_id, row.starts_at  # the SMS names the new time

@@ -108,13 +108,8 @@ class Picker:
     notice: str = ""
 
     @property
-    def student(self) -> bool:
-        """Whether the day shown has student places left."""
-        return any(row["student_remaining"] > 0 for row in self.slots or [])
-
-    @property
     def open_count(self) -> int:
-        return sum(1 for row in self.slots or [] if row["remaining"] or row["student_remaining"])
+        return sum(1 for row in self.slots or [] if row["remaining"])
 
     def context(self) -> dict[str, Any]:
         return {
@@ -127,12 +122,19 @@ class Picker:
         }
 
 
-def _picker(
-    office: Office, services_: QuerySet[Service], data: QueryDict | None, *, submitted: bool, **kwargs: Any
+def slot_picker(
+    office: Office,
+    services_: QuerySet[Service],
+    data: QueryDict | None,
+    *,
+    submitted: bool,
+    channel: str = Channel.GENERAL,
+    **kwargs: Any,
 ) -> Picker:
-    """The picker bound to `data`. A day that is not offered for the chosen service is
-    dropped with a notice when the person is still choosing (`submitted` False), and is the
-    day's error on a submitted form. Errors of fields not chosen yet show only once submitted."""
+    """The picker bound to `data`, with the places left of `channel`. A day that is not
+    offered for the chosen service is dropped with a notice when the person is still choosing
+    (`submitted` False), and is the day's error on a submitted form. Errors of fields not
+    chosen yet show only once submitted."""
     data = data.copy() if data else None
     service = _chosen_service(services_, data.get("service") if data else None)
     calendar = _calendar()
@@ -157,7 +159,7 @@ def _picker(
     if choice.is_bound and choice.is_valid():
         picker.service, picker.day = choice.cleaned_data["service"], choice.cleaned_data["date"]
         picker.day_known = calendar.knows(picker.day)
-        picker.slots = _slot_rows(office, choice.cleaned_data["service"], choice.cleaned_data["date"])
+        picker.slots = _slot_rows(office, choice.cleaned_data["service"], choice.cleaned_data["date"], channel)
     if submitted and notice:
         choice.errors["date"] = choice.error_class([notice])
     elif choice.is_bound:
@@ -167,19 +169,12 @@ def _picker(
     return picker
 
 
-def _slot_rows(office: Office, service: Service, day: date) -> list[dict[str, Any]]:
-    general = selectors.availability(office_code=office.code, service_code=service.code, day=day)
-    student = selectors.availability(
-        office_code=office.code, service_code=service.code, day=day, channel=Channel.STUDENT
-    )
-    student_left = {s.starts_at: s.remaining for s in student}
-    return [
-        {"start": g.starts_at, "remaining": g.remaining, "student_remaining": student_left.get(g.starts_at, 0)}
-        for g in general
-    ]
+def _slot_rows(office: Office, service: Service, day: date, channel: str) -> list[dict[str, Any]]:
+    slots = selectors.availability(office_code=office.code, service_code=service.code, day=day, channel=channel)
+    return [{"start": slot.starts_at, "remaining": slot.remaining} for slot in slots]
 
 
-def _office_services(office: Office) -> QuerySet[Service]:
+def office_services(office: Office) -> QuerySet[Service]:
     return Service.objects.filter(slot_templates__office=office).distinct()
 
 
@@ -194,8 +189,8 @@ def book(request: HttpRequest, code: str) -> HttpResponse:
     if office.mode != Office.Mode.DUAL_TRACK:
         return render(request, "appointments/walk_in_office.html", {"office": office})
     posted = request.method == "POST"
-    picker = _picker(office, _office_services(office), request.POST if posted else request.GET, submitted=posted)
-    applicant = ApplicantForm(request.POST if posted else None, student=picker.student)
+    picker = slot_picker(office, office_services(office), request.POST if posted else request.GET, submitted=posted)
+    applicant = ApplicantForm(request.POST if posted else None)
     status, wait = 200, None
     if posted and not all([picker.form.is_valid(), applicant.is_valid()]):  # both forms checked
         _add_rule_errors(applicant)
@@ -203,12 +198,6 @@ def book(request: HttpRequest, code: str) -> HttpResponse:
         if mismatch := _not_on_day_shown(applicant.cleaned_data["start"], picker.day):
             applicant.add_error("start", mismatch)
             status = 400
-        elif not applicant.student and request.POST.get("channel") == Channel.STUDENT:
-            # The day's last student place went while the person was filling the form.
-            applicant.add_error(
-                "start", _("No student places are left on this day. Book a general place or choose another day.")
-            )
-            status = 409
         else:
             booking, status, wait = _try_booking(request, office, picker.form.cleaned_data["service"], applicant)
             if booking is not None:
@@ -261,7 +250,7 @@ def _try_booking(
 def _add_rule_errors(applicant: ApplicantForm) -> None:
     """On a form that failed anyway, also the service's verdict on the fields that passed, so
     every bad field is named at once rather than one round after another."""
-    fields = ("name", "id_number", "phone", "channel", "school", "student_proof")
+    fields = ("name", "id_number", "phone")
     values = {name: str(applicant.cleaned_data.get(name) or "") for name in fields}
     try:
         services.applicant_validated(**values)
@@ -316,7 +305,7 @@ def _manage_page(request: HttpRequest, booking: Booking, token: str, *, status: 
     data = QueryDict(mutable=True)
     if "date" in request.GET:
         data.update({"service": str(booking.service_id), "date": request.GET.get("date", "")})
-    picker = _picker(
+    picker = slot_picker(
         booking.office,
         Service.objects.filter(pk=booking.service_id),
         data or None,

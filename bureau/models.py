@@ -363,6 +363,8 @@ class OutboxMessage(models.Model):
         REMINDER = "reminder", pgettext_lazy("message kind", "Reminder")
         CLOSURE = "closure", pgettext_lazy("message kind", "Office closed")
         MANAGE_LINK = "manage_link", pgettext_lazy("message kind", "Manage link")
+        CASE = "case", pgettext_lazy("message kind", "Priority case")
+        ENTERPRISE = "enterprise", pgettext_lazy("message kind", "Enterprise registration")
 
     # Says what the message is about and makes a repeated write of the same message a no-op.
     key = models.CharField(_("key"), max_length=80, unique=True)

@@ -1,65 +1,18 @@
-from datetime import date
-
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, register_converter
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from appointments import api as booking_api
 from appointments import views as booking_views
 from bureau import api, views
+from bureau import converters as _registers_converters  # noqa: F401  (ref, id, date below)
 from bureau.access import login_attempts_limited
 from bureau.dashboards import views as dashboard_views
-from bureau.forms import date_out_of_range
+from priority import urls as priority_urls
 from walkins import api as walkins_api
 from walkins import public_views as walkin_pages
 from walkins import views as walkin_views
-
-
-class Reference:
-    """References and office codes: letters, digits and dashes only, so nothing odd (a NUL
-    byte, say) reaches a database query."""
-
-    regex = "[A-Za-z0-9-]{1,32}"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
-
-class IsoDate:
-    """A day in a page URL (2026-12-01), inside the years the calendar arithmetic takes; any
-    other value is no match, so a 404 rather than an overflow further on."""
-
-    regex = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
-
-    def to_python(self, value: str) -> date:
-        day = date.fromisoformat(value)  # ValueError: no match
-        if date_out_of_range(day):
-            raise ValueError(value)
-        return day
-
-    def to_url(self, value: date | str) -> str:
-        return value.isoformat() if isinstance(value, date) else value
-
-
-class RowId:
-    """A row's number in a path: digits, at most nine, so it fits any integer column."""
-
-    regex = "[0-9]{1,9}"
-
-    def to_python(self, value: str) -> int:
-        return int(value)
-
-    def to_url(self, value: int) -> str:
-        return str(value)
-
-
-register_converter(Reference, "ref")
-register_converter(RowId, "id")
-register_converter(IsoDate, "date")
 
 api_v1 = [
     path("offices/", api.OfficeList.as_view(), name="office-list"),
@@ -85,6 +38,7 @@ api_v1 = [
     path("bookings/", booking_api.BookingCreate.as_view(), name="booking-list"),
     path("bookings/<ref:reference>/", booking_api.BookingDetail.as_view(), name="booking-detail"),
     path("bookings/<ref:reference>/reschedule/", booking_api.BookingReschedule.as_view(), name="booking-reschedule"),
+    *priority_urls.api,
 ]
 
 urlpatterns = [
@@ -123,6 +77,7 @@ urlpatterns = [
     path("counter/<ref:code>/check-in/", walkin_views.check_in, name="counter-check-in"),
     path("counter/<ref:code>/triage/", walkin_views.triage_page, name="counter-triage"),
     path("counter/<ref:code>/bookings/<ref:reference>/", walkin_views.booking_page, name="counter-booking"),
+    *priority_urls.pages,
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("dashboard/offices/<ref:code>/", dashboard_views.office_day, name="office-day-today"),
     path("dashboard/offices/<ref:code>/<date:day>/", dashboard_views.office_day, name="office-day"),

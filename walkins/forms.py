@@ -6,15 +6,14 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext, pgettext_lazy
+from django.utils.translation import pgettext
 
 from bureau import selectors as core
 from bureau.forms import IdNumberField
 from bureau.identity import IdNumberError, normalize_id_number
 from bureau.models import Service
 from bureau.text import hidden_characters_problem
-from walkins import services, triage
-from walkins.models import TicketChannel
+from walkins import triage
 
 # The longest check-in code a scanner or a person sends: a reference is 10 characters, and
 # the QR code holds the reference; anything much longer is not one.
@@ -73,12 +72,6 @@ class TriageForm(forms.Form):
 
     service = forms.ModelChoiceField(
         label=_("Service"), queryset=Service.objects.none(), widget=ChoiceRadios, empty_label=None
-    )
-    channel = forms.ChoiceField(
-        label=pgettext_lazy("ticket queue", "Queue"),
-        choices=[(c.value, c.label) for c in TicketChannel if c in services.TRIAGE_CHANNELS],
-        initial=TicketChannel.GENERAL,
-        widget=ChoiceRadios,
     )
     permit = forms.ChoiceField(
         label=_("Hong Kong/Macao permit"), choices=triage.PERMITS, required=False, widget=ChoiceRadios

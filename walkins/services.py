@@ -26,9 +26,11 @@ from bureau.services import Conflict, DomainError, NotAllowed, message_queue
 from walkins import rules, selectors
 from walkins.models import PREFIXES, CounterShift, Ticket, TicketChannel, TicketEvent, TicketSequence
 
-# Channels a clerk may give a walk-in at triage; emergency and enterprise tickets come from
-# the priority desk once it verified the case (issue 9), appointments from check-in.
-TRIAGE_CHANNELS = (TicketChannel.GENERAL, TicketChannel.STUDENT, TicketChannel.GREEN)
+# The channel a clerk gives a walk-in at triage. The priority channels' tickets are issued on
+# the priority app's word (ticket_issue_for_priority), once it checked who may use them;
+# appointments' from check-in.
+TRIAGE_CHANNELS = (TicketChannel.GENERAL,)
+PRIORITY_CHANNELS = (TicketChannel.EMERGENCY, TicketChannel.ENTERPRISE, TicketChannel.STUDENT, TicketChannel.GREEN)
 
 
 class CounterClosed(Conflict):
@@ -111,7 +113,27 @@ def ticket_issue(*, office: Office, service: Service, channel: str, by: User, no
     now = now or timezone.now()
     _check_desk_staff_of(by, office)
     if channel not in TRIAGE_CHANNELS:
-        raise DomainError(_("Choose general, student or green channel."), field="channel", code="invalid_channel")
+        raise DomainError(
+            _("Priority tickets (emergency, enterprise, student, green channel) are issued at the priority desk."),
+            field="channel",
+            code="invalid_channel",
+        )
+    if not _served_here(office, service):
+        raise DomainError(_("No counter of this office serves this service."), field="service", code="not_served")
+    with transaction.atomic():
+        return _issue(office=office, service=service, channel=channel, now=now, by=by)
+
+
+def ticket_issue_for_priority(
+    *, office: Office, service: Service, channel: str, by: User, now: datetime | None = None
+) -> Ticket:
+    """A priority channel's ticket, issued by a clerk once the priority app checked that the
+    applicant may use the channel (a verified case, the green channel's age, a student's
+    proof): one row, numbered in its queue, in the caller's transaction."""
+    now = now or timezone.now()
+    _check_desk_staff_of(by, office)
+    if channel not in PRIORITY_CHANNELS:
+        raise DomainError(_("This is not a priority channel."), field="channel", code="invalid_channel")
     if not _served_here(office, service):
         raise DomainError(_("No counter of this office serves this service."), field="service", code="not_served")
     with transaction.atomic():

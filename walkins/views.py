@@ -256,7 +256,7 @@ def triage_page(request: HttpRequest, code: str) -> HttpResponse:
                     ticket = services.ticket_issue(
                         office=office,
                         service=form.cleaned_data["service"],
-                        channel=form.cleaned_data["channel"],
+                        channel=TicketChannel.GENERAL,
                         by=signed_in_user(request),
                     )
                 except DomainError as exc:

@@ -1,0 +1,101 @@
+"""Reads of the priority channels: a case or an enterprise by its secret link, an office's
+cases for the desk, a file for staff, the student sessions of a day, the green-channel age."""
+
+import hmac
+from datetime import date
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import QuerySet
+from django.utils.crypto import salted_hmac
+
+from bureau import selectors as core
+from bureau.models import Office
+from priority.models import Case, Enterprise, EvidenceFile, GreenChannel, StudentSession
+
+DEFAULT_GREEN_AGE = 60
+
+
+def secret_token(kind: str, reference: str) -> str:
+    """The secret of a case's or an enterprise's private link, derived from the reference
+    and SECRET_KEY (nothing stored, nothing to leak from the database)."""
+    return salted_hmac(f"priority.{kind}-token", reference, algorithm="sha256").hexdigest()[:32]
+
+
+def _token_matches(kind: str, reference: str, token: str) -> bool:
+    given = (token or "").encode("utf-8", "surrogatepass")
+    return hmac.compare_digest(secret_token(kind, reference).encode(), given)
+
+
+def case_token(case: Case) -> str:
+    return secret_token("case", case.reference)
+
+
+def enterprise_token(enterprise: Enterprise) -> str:
+    return secret_token("enterprise", enterprise.reference)
+
+
+def case_by_secret(reference: str, token: str) -> Case | None:
+    """The case whose reference and secret token both match; None otherwise."""
+    case = (
+        Case.objects.select_related("office", "enterprise", "ticket", "booking")
+        .filter(reference="".join((reference or "").split()).upper()[:16])
+        .first()
+    )
+    if case is None or not _token_matches("case", case.reference, token):
+        return None
+    return case
+
+
+def enterprise_by_secret(reference: str, token: str) -> Enterprise | None:
+    enterprise = (
+        Enterprise.objects.select_related("office")
+        .filter(reference="".join((reference or "").split()).upper()[:16])
+        .first()
+    )
+    if enterprise is None or not _token_matches("enterprise", enterprise.reference, token):
+        return None
+    return enterprise
+
+
+def case_for_staff(user: User | AnonymousUser, reference: str) -> Case | None:
+    """A case of one of the user's offices (clerks and supervisors only), else None: another
+    office's case is as unknown as a case that does not exist."""
+    if not core.is_desk_staff(user):
+        return None
+    return (
+        Case.objects.select_related("office", "enterprise", "ticket", "booking")
+        .filter(reference="".join((reference or "").split()).upper()[:16], office__in=core.staff_offices(user))
+        .first()
+    )
+
+
+def evidence_for_staff(user: User | AnonymousUser, case: Case, public_id: str) -> EvidenceFile | None:
+    if not core.is_desk_staff(user) or not core.staff_offices(user).filter(pk=case.office_id).exists():
+        return None
+    return case.evidence.filter(public_id=public_id).first()
+
+
+DESK_STATUSES = (Case.Status.SUBMITTED, Case.Status.AWAITING_SUPERVISOR, Case.Status.MORE_REQUESTED)
+
+
+def cases_at_desk(office: Office) -> QuerySet[Case]:
+    """The office's cases still to decide, oldest first, and the approved ones not yet
+    served, for the priority desk."""
+    return (
+        Case.objects.filter(office=office, status__in=DESK_STATUSES)
+        .union(Case.objects.filter(office=office, status=Case.Status.APPROVED, ticket=None, booking=None))
+        .order_by("created_at")
+    )
+
+
+def enterprises_pending(office: Office) -> QuerySet[Enterprise]:
+    return Enterprise.objects.filter(office=office, status=Enterprise.Status.PENDING).order_by("created_at")
+
+
+def student_sessions_on(office: Office, day: date) -> QuerySet[StudentSession]:
+    return StudentSession.objects.filter(offices=office, first_day__lte=day, last_day__gte=day)
+
+
+def green_age(office: Office) -> int:
+    row = GreenChannel.objects.filter(office=office).values_list("min_age", flat=True).first()
+    return DEFAULT_GREEN_AGE if row is None else int(row)

@@ -1,0 +1,10 @@
+"""Placeholder: being written."""
+
+from django.http import Http404, HttpRequest, HttpResponse
+
+
+def _todo(request: HttpRequest, **kwargs: str) -> HttpResponse:
+    raise Http404
+
+
+book_student = _todo
