@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions, parsers, status
 from rest_framework.response import Response
 
-from bureau.services import Conflict, DomainError, NotAllowed
+from bureau.services import Conflict, DomainError, NotAllowed, PayloadTooLarge
 
 API_PREFIX = "/api/"
 
@@ -17,6 +17,11 @@ API_PREFIX = "/api/"
 class ConflictError(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
+
+
+class PayloadTooLargeError(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "file_too_large"
 
 
 class JSONParser(parsers.JSONParser):
@@ -50,6 +55,11 @@ def _as_api_exception(exc: Exception) -> Exception:
         return exceptions.PermissionDenied(exc.message, code=exc.code)
     if isinstance(exc, Conflict):
         return ConflictError(exc.message, code=exc.code)
+    if isinstance(exc, PayloadTooLarge):
+        # The message is the answer's detail (exception_handler takes it from non_field_errors)
+        # and stays on the field it names.
+        fields = {field: [message] for field, message in exc.errors.items()}
+        return PayloadTooLargeError({**fields, "non_field_errors": [exc.message]}, code=exc.code)
     if isinstance(exc, DomainError):
         fields = {field: [message] for field, message in exc.errors.items()}
         return exceptions.ValidationError(fields or [exc.message], code=exc.code)

@@ -117,6 +117,12 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class PayloadTooLarge(DomainError):
+    """What was sent is larger than the limit (an uploaded file): HTTP 413."""
+
+    code = "file_too_large"
+
+
 def new_reference() -> str:
     """A random reference, easy to read aloud; the unique constraint catches the rare clash."""
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))

@@ -252,6 +252,16 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION  # also with DEBUG off (`make run`)
 
+# Applicants' evidence (priority/uploads.py): PDF, JPEG or PNG, checked by content in a child
+# process with memory and CPU limits and this wall-clock timeout, stored under EVIDENCE_ROOT,
+# which no URL serves (it must lie outside the static folders).
+EVIDENCE_ROOT = Path(os.environ.get("EVIDENCE_ROOT", str(BASE_DIR / "var" / "evidence"))).resolve()
+EVIDENCE_MAX_BYTES = int(os.environ.get("EVIDENCE_MAX_BYTES", str(5 * 1024 * 1024)))
+EVIDENCE_CHECK_SECONDS = float(os.environ.get("EVIDENCE_CHECK_SECONDS", "10"))
+for _served in [*STATICFILES_DIRS, *([STATIC_ROOT] if STATIC_ROOT else [])]:
+    if EVIDENCE_ROOT.is_relative_to(Path(_served).resolve()):
+        raise ImproperlyConfigured(f"EVIDENCE_ROOT ({EVIDENCE_ROOT}) must not lie inside a static folder ({_served}).")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
