@@ -423,7 +423,7 @@ def bookings_create_together(
         for index, (_applicant, person_errors) in enumerate(checked)
         for field, message in person_errors.items()
     }
-    if len({a.id_number for a in applicants if a.id_number}) < len(applicants) and "id_number" not in errors:
+    if not errors and len({a.id_number for a in applicants}) < len(applicants):
         errors[f"people.{len(applicants) - 1}.id_number"] = _("Each person needs their own booking.")
     rules_ = policy()
     try:

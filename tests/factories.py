@@ -1,10 +1,11 @@
-from datetime import date, time
+from datetime import date, datetime, time
 
 import factory
 from django.contrib.auth.models import User
 
 from appointments.models import SlotTemplate
 from bureau.models import Application, Office, Residency, Service, StaffMember
+from walkins.models import Ticket
 
 
 class OfficeFactory(factory.django.DjangoModelFactory[Office]):
@@ -79,9 +80,18 @@ def bureau_wide_supervisor(**kwargs: str) -> User:
 def nine_to_ten(office: Office, *services: Service, day_kind: str = "weekday", **quotas: int) -> SlotTemplate:
     """A template of two half-hour slots, 09:00 and 09:30, for `services` (quotas: general 3,
     the others 0, unless given)."""
-    quotas = {"general_quota": 3, "student_quota": 0, "enterprise_quota": 0, "emergency_quota": 0, **quotas}
+    quotas = {"general_quota": 3, "enterprise_quota": 0, "emergency_quota": 0, **quotas}
     template = SlotTemplate.objects.create(
         office=office, day_kind=day_kind, starts_at=time(9), ends_at=time(10), slot_minutes=30, **quotas
     )
     template.services.set(services)
     return template
+
+
+def walk_in_ticket(*, office: Office, service: Service, channel: str, by: User, now: datetime | None = None) -> Ticket:
+    """A ticket in any walk-in queue: triage's for general, on the priority desk's word for
+    the others (whether someone may use a priority channel is tested in tests/priority)."""
+    from walkins import services
+
+    issue = services.ticket_issue if channel == "general" else services.ticket_issue_for_priority
+    return issue(office=office, service=service, channel=channel, by=by, now=now)

@@ -30,14 +30,16 @@ def service(db: None) -> Service:
 
 @pytest.fixture
 def template(office: Office, service: Service) -> SlotTemplate:
-    """Weekdays 09:00-10:00 in half hours, 3 general places, 1 student place."""
-    return nine_to_ten(office, service, student_quota=1, emergency_quota=1)
+    """Weekdays 09:00-10:00 in half hours, 3 general places, 1 emergency place (and 1
+    student place once the slots are made)."""
+    return nine_to_ten(office, service, emergency_quota=1)
 
 
 @pytest.fixture
 def slots(template: SlotTemplate, official_calendar: None) -> None:
     BookingPolicy.objects.get_or_create(pk=1, defaults={"hold_minutes": 30})
     slots_generate(today=TODAY)
+    Slot.objects.update(student_quota=1)  # as a student session gives them (priority)
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ TEMPLATE_FORM = {
     "ends_at": "10:00",
     "slot_minutes": "30",
     "general_quota": "3",
-    "student_quota": "0",
     "enterprise_quota": "0",
     "emergency_quota": "1",
 }
@@ -149,7 +148,6 @@ def test_booking_page_books_and_redirects_to_the_manage_link(client: Client, off
         ({"phone": "123"}, 400, "11-digit"),
         ({"start": ""}, 200, "Choose a time."),
         ({"start": "2026-12-02T09:10:00+08:00"}, 400, "no slot"),
-        ({"channel": "student"}, 400, "school"),
     ],
 )
 def test_booking_page_shows_errors_next_to_fields(client: Client, service, slot, change, status, text) -> None:
@@ -199,12 +197,6 @@ def test_manage_page_cancel_and_reschedule(client: Client, office, service, slot
     booking.refresh_from_db()
     assert booking.status == "cancelled"
     assert client.post(f"/book/manage/{booking.reference}/bad/cancel/").status_code == 404
-
-
-def test_template_service_with_student_places_shows_them(client: Client, office, service, slot) -> None:
-    page = client.get(f"/book/XH/?service={service.pk}&date=2026-12-02", headers={"accept-language": "en"})
-    assert "1 student place" in page.content.decode()
-    assert page.content.decode().count('name="start"') == 2
 
 
 def test_unknown_booking_office_is_404(client: Client) -> None:

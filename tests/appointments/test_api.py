@@ -177,9 +177,6 @@ def test_blocked_applicant_is_403_with_the_reason(client: Client, slot) -> None:
         ({"id_number": ""}, "id_number"),
         ({"phone": "12345"}, "phone"),
         ({"phone": None}, "phone"),
-        ({"channel": "vip"}, "channel"),
-        ({"channel": "enterprise"}, "channel"),
-        ({"channel": "student"}, "school"),
     ],
 )
 def test_bad_booking_input_is_400_naming_the_field_and_writes_nothing(client: Client, slot, change, field) -> None:
@@ -311,10 +308,9 @@ def test_full_slot_probe_leaves_what_it_cannot_read_to_validation(client: Client
         ({"office": ["XH"]}, "office"),
         ({"office": "X" * 100}, "office"),
         ({"office": "X H\n"}, "office"),
-        ({"channel": 7}, "channel"),
     ],
 )
-def test_full_slot_probe_ignores_odd_office_and_channel_values(client: Client, slot, change, field) -> None:
+def test_full_slot_probe_ignores_odd_office_values(client: Client, slot, change, field) -> None:
     Slot.objects.filter(pk=slot.pk).update(general_booked=3)
     response = post(client, {**GOOD, **change})
     assert (response.status_code, list(response.json()["fields"])) == (400, [field])
@@ -381,3 +377,12 @@ def test_office_change_in_the_admin_reaches_bookings_at_once(
         assert admin_client.post(f"/admin/bureau/office/{office.pk}/change/", form).status_code == 302
     response = post(client, GOOD)
     assert (response.status_code, response.json()["code"]) == (400, "walk_in_only")
+
+
+def test_the_booking_api_books_general_places_only(client: Client, slot) -> None:
+    """The reserved channels are given out by the priority app, never asked for here."""
+    response = post(client, {**GOOD, "channel": "emergency"})
+    assert response.status_code == 201
+    assert response.json()["channel"] == "general"
+    slot.refresh_from_db()
+    assert (slot.general_booked, slot.emergency_booked) == (1, 0)

@@ -184,33 +184,13 @@ def test_manage_page_slots_post_the_day_they_are_for(client: Client, office, ser
     assert '<input type="hidden" name="date" value="2026-12-03">' in page
 
 
-# --- 1e: the student session only where there are student places ------------------------------
+# --- 1e: the general page books general places only ---------------------------------------
 
 
-def test_student_session_is_offered_only_on_a_day_with_student_places(client: Client, service, slot) -> None:
-    with_places = client.get(f"/book/XH/?service={service.pk}&date=2026-12-02", headers=EN).content.decode()
-    assert 'type="radio" name="channel" value="student"' in with_places
-    assert 'name="school"' in with_places
-    Slot.objects.filter(starts_at__date="2026-12-03").update(student_quota=0)
-    without = client.get(f"/book/XH/?service={service.pk}&date=2026-12-03", headers=EN).content.decode()
-    assert 'value="student"' not in without
-    assert 'name="school"' not in without
-    assert re.search(r'<input type="hidden" name="channel" value="general"[^>]*>', without)
-
-
-def test_student_booking_on_a_day_whose_student_places_went_is_refused(client: Client, service, slot) -> None:
-    Slot.objects.filter(starts_at__date="2026-12-02").update(student_booked=1)
-    form = {"channel": "student", "school": "浙江大学", "student_proof": "ZJU2026001"}
-    response = _book(client, service, **form)
-    assert response.status_code == 409
-    assert "No student places are left on this day" in response.content.decode()
-    assert Booking.objects.count() == 0
-
-
-def test_student_booking_where_offered_books_a_student_place(client: Client, service, slot) -> None:
-    form = {"channel": "student", "school": "浙江大学", "student_proof": "ZJU2026001"}
-    assert _book(client, service, **form).status_code == 302
-    assert Booking.objects.get().channel == "student"
+def test_the_booking_page_books_a_general_place_whatever_channel_is_sent(client: Client, service, slot) -> None:
+    assert _book(client, service, channel="student", school="浙江大学").status_code == 302
+    assert Booking.objects.get().channel == "general"
+    assert 'name="school"' not in client.get(f"/book/XH/?service={service.pk}&date=2026-12-02").content.decode()
 
 
 # --- 1f: an error summary at the top of the form ----------------------------------------------

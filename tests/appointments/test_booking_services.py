@@ -74,15 +74,41 @@ def test_full_slot_is_slot_full_and_writes_nothing(office, service, slot) -> Non
     assert Booking.objects.count() == 3
 
 
-def test_student_channel_uses_its_own_quota_and_needs_proof(office, service, slot) -> None:
-    with pytest.raises(BookingInputError) as caught:
-        book(office, service, at(2, 9), channel="student")
-    assert set(caught.value.errors) == {"school", "student_proof"}
-    book(office, service, at(2, 9), channel="student", school="浙江大学", student_proof="ZJU2026001")
+def test_a_channel_uses_its_own_quota(office, service, slot) -> None:
+    book(office, service, at(2, 9), channel="student")
     with pytest.raises(SlotFull):
-        book(office, service, at(2, 9), id_number=IDS[1], channel="student", school="浙大", student_proof="X1")
+        book(office, service, at(2, 9), id_number=IDS[1], channel="student")
+    book(office, service, at(2, 9), id_number=IDS[2], channel="emergency")
     slot.refresh_from_db()
-    assert (slot.student_booked, slot.general_booked) == (1, 0)
+    assert (slot.student_booked, slot.emergency_booked, slot.general_booked) == (1, 1, 0)
+
+
+def test_people_booked_together_take_places_for_all_or_none(office, service, slot) -> None:
+    people = [{"name": "王小晶", "id_number": number, "phone": "13812345678"} for number in IDS[:2]]
+    with pytest.raises(SlotFull):  # one student place, two people
+        services.bookings_create_together(
+            office=office, service=service, start=at(2, 9), people=people, channel="student", now=NOW
+        )
+    slot.refresh_from_db()
+    assert (slot.student_booked, Booking.objects.count()) == (0, 0)
+    made = services.bookings_create_together(
+        office=office, service=service, start=at(2, 9), people=people, channel="general", now=NOW
+    )
+    slot.refresh_from_db()
+    assert [b.id_number for b in made] == IDS[:2] and slot.general_booked == 2
+
+
+def test_people_booked_together_are_each_named_by_their_bad_fields(office, service, slot) -> None:
+    people = [
+        {"name": "王小晶", "id_number": IDS[0], "phone": "123"},
+        {"name": "", "id_number": IDS[0], "phone": "13812345678"},
+    ]
+    with pytest.raises(BookingInputError) as caught:
+        services.bookings_create_together(
+            office=office, service=service, start=at(2, 9), people=people, channel="general", now=NOW
+        )
+    assert set(caught.value.errors) == {"phone", "people.1.name"}
+    assert Booking.objects.count() == 0
 
 
 def test_one_active_booking_per_id_number_and_service(
@@ -167,8 +193,6 @@ def test_weekend_slot_refuses_a_weekday_only_service(office, official_calendar) 
         ({"id_number": "330106199001011234"}, "id_number"),
         ({"id_number": "330106900101123"}, "id_number"),
         ({"phone": "12345"}, "phone"),
-        ({"channel": "enterprise"}, "channel"),
-        ({"channel": "emergency"}, "channel"),
     ],
 )
 def test_bad_applicant_input_names_the_field_and_writes_nothing(office, service, slot, fields, field) -> None:

@@ -244,8 +244,8 @@ def raw_sql(dsn: str, slot_pks: list[int], office: Office, service: Service, num
         pool.put(psycopg2.connect(dsn))
     insert = (
         "INSERT INTO appointments_booking (reference, office_id, service_id, slot_id, starts_at, channel, name,"
-        " id_number, phone, school, student_proof, status, created_at, changed_at, language)"
-        " VALUES (%s, %s, %s, %s, %s, 'general', '王小晶', %s, '13812345678', '', '', 'booked', now(), now(),"
+        " id_number, phone, status, created_at, changed_at, language)"
+        " VALUES (%s, %s, %s, %s, %s, 'general', '王小晶', %s, '13812345678', 'booked', now(), now(),"
         " 'zh-hans')"
     )
 

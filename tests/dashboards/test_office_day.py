@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from appointments import services
-from appointments.models import SlotTemplate
+from appointments.models import Slot, SlotTemplate
 from tests.appointments.conftest import NOW, TODAY, at
 from tests.factories import OfficeFactory, ServiceFactory, clerk, supervisor
 
@@ -19,10 +19,11 @@ def office_with_bookings(official_calendar):
     office = OfficeFactory.create(code="XH")
     service = ServiceFactory.create()
     template = SlotTemplate.objects.create(
-        office=office, day_kind="weekday", starts_at=time(9), ends_at=time(10), general_quota=3, student_quota=1
+        office=office, day_kind="weekday", starts_at=time(9), ends_at=time(10), general_quota=3
     )
     template.services.set([service])
     services.slots_generate(today=TODAY)
+    Slot.objects.update(student_quota=1)  # a student session's places (priority)
     for n, number in enumerate(["33010619900101123X", "11010519491231002X", "440300198511105416"]):
         booking = services.booking_create(
             office=office, service=service, start=at(2, 9), name="王", id_number=number, phone="13812345678", now=NOW

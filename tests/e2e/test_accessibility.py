@@ -24,7 +24,7 @@ from appointments.models import Slot, SlotTemplate
 from appointments.services import OFFICE_TZ
 from bureau.models import Counter, Office, OpeningSession, Service
 from tests.e2e.helpers import save_shot
-from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, clerk, staff, supervisor
+from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, clerk, staff, supervisor, walk_in_ticket
 from walkins import selectors as walkin_selectors
 from walkins import services as walkin_services
 
@@ -154,7 +154,7 @@ def world(official_calendar: None, issuance_rules: None) -> dict[str, Any]:
         for kind, closes in ((OpeningSession.DayKind.WEEKDAY, 17), (OpeningSession.DayKind.WEEKEND, 12)):
             OpeningSession.objects.create(office=each, day_kind=kind, opens_at=time(9), closes_at=time(closes))
     service: Service = ServiceFactory.create(code="passport-first")
-    for kind, student in ((OpeningSession.DayKind.WEEKDAY, 1), (OpeningSession.DayKind.WEEKEND, 0)):
+    for kind in (OpeningSession.DayKind.WEEKDAY, OpeningSession.DayKind.WEEKEND):
         template = SlotTemplate.objects.create(
             office=office,
             day_kind=kind,
@@ -162,10 +162,10 @@ def world(official_calendar: None, issuance_rules: None) -> dict[str, Any]:
             ends_at=time(10),
             slot_minutes=30,
             general_quota=3,
-            student_quota=student,
         )
         template.services.set([service])
     booking_services.slots_generate()
+    Slot.objects.filter(template__day_kind=OpeningSession.DayKind.WEEKDAY).update(student_quota=1)
     slot = Slot.objects.filter(office=office, student_quota__gt=0).order_by("starts_at").first()
     assert slot is not None
     booking = booking_services.booking_create(
@@ -224,7 +224,7 @@ def _counter_desk(office: Office) -> dict[str, Any]:
     window = Counter.objects.create(office=office, number=2)
     window.services.set([endorsement])
     walkins.counter_open(counter=window, by=desk)
-    ticket = walkins.ticket_issue(office=office, service=endorsement, channel="green", by=desk)
+    ticket = walk_in_ticket(office=office, service=endorsement, channel="green", by=desk)
     walkins.ticket_call_next(counter=window, by=desk)
     return {"users": {"clerk": desk, "supervisor": boss}, "desk_ticket": ticket.pk}
 

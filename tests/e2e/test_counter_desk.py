@@ -20,7 +20,7 @@ from appointments.models import Booking, Slot, SlotTemplate
 from bureau.models import Counter, Office, OpeningSession, Service
 from tests.e2e.conftest import TIMEOUT_MS
 from tests.e2e.helpers import save_shot
-from tests.factories import OfficeFactory, ServiceFactory, clerk
+from tests.factories import OfficeFactory, ServiceFactory, clerk, walk_in_ticket
 from walkins import services
 from walkins.models import Ticket
 
@@ -115,7 +115,7 @@ def test_the_workstation_runs_on_its_keys(
     office, passport, endorsement, desk = hall["office"], hall["passport"], hall["endorsement"], hall["clerk"]
     for _ in range(2):
         services.ticket_issue(office=office, service=passport, channel="general", by=desk)
-    services.ticket_issue(office=office, service=endorsement, channel="green", by=desk)
+    walk_in_ticket(office=office, service=endorsement, channel="green", by=desk)
     page = open_page(browser, live_server, desk, DESK, language)
     pages.append(page)
     page.goto(live_server.url + "/counter/")

@@ -72,9 +72,10 @@ def world(db: None) -> Iterator[World]:
     with mock.patch("django.utils.timezone.now", return_value=NOW):
         office = OfficeFactory.create(code="XH")
         service = ServiceFactory.create(code="passport-first")
-        nine_to_ten(office, service, student_quota=1)
+        nine_to_ten(office, service)
         BookingPolicy.objects.get_or_create(pk=1, defaults={"hold_minutes": 30})
         booking_services.slots_generate(today=TODAY)
+        Slot.objects.update(student_quota=1)  # a student session's places (priority)
         booking = booking_services.booking_create(
             office=office, service=service, start=SLOT, name="王小晶", id_number=ID_NUMBERS[0], phone=PHONE, now=NOW
         )

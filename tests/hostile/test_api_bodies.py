@@ -213,7 +213,7 @@ HIDDEN = [
 ]
 # The free text a person types that is kept, shown and printed: names, school, proof, reasons, notes.
 FREE_TEXT = {
-    "POST /api/v1/bookings/": ("name", "school", "student_proof"),
+    "POST /api/v1/bookings/": ("name",),
     "POST /api/v1/applications/": ("applicant_name", "override_reason"),
     "POST /api/v1/applications/{reference}/": ("note",),
 }

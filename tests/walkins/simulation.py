@@ -31,7 +31,7 @@ from stdnum.cn import ric
 from appointments import services as bookings
 from appointments.models import Booking, BookingPolicy, Slot, SlotTemplate
 from bureau.models import Counter, Office, OpeningSession
-from tests.factories import OfficeFactory, ServiceFactory, clerk
+from tests.factories import OfficeFactory, ServiceFactory, clerk, walk_in_ticket
 from walkins import selectors, services
 from walkins.models import Ticket
 
@@ -281,7 +281,6 @@ class Day:
             ends_at=(at(plan.day, plan.slots[1]) + timedelta(minutes=30)).time(),
             slot_minutes=30,
             general_quota=plan.bookings_per_slot,
-            student_quota=0,
             enterprise_quota=0,
             emergency_quota=0,
         )
@@ -358,9 +357,7 @@ class Day:
         code, channel = what
         service = self.services[code]
         if channel in services.TRIAGE_CHANNELS:
-            ticket = services.ticket_issue(
-                office=self.office, service=service, channel=channel, by=self.triage, now=now
-            )
+            ticket = walk_in_ticket(office=self.office, service=service, channel=channel, by=self.triage, now=now)
         else:  # emergency and enterprise tickets come from the priority desk, once verified
             with transaction.atomic():
                 ticket = services._issue(office=self.office, service=service, channel=channel, now=now, by=self.triage)

@@ -8,9 +8,9 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from appointments.models import Booking
-from tests.factories import OfficeFactory, clerk
+from tests.factories import OfficeFactory, clerk, walk_in_ticket
 from tests.walkins.conftest import NOW
-from walkins import services
+from walkins import selectors, services
 from walkins.models import CounterShift, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -30,18 +30,18 @@ def test_a_walk_in_ticket_says_how_many_are_ahead_and_how_long(office, passport,
     client = api(clerks[0])
     for _ in range(3):
         client.post(f"/api/v1/offices/{office.code}/tickets/", {"service": passport.code, "channel": "general"})
-    response = client.post(f"/api/v1/offices/{office.code}/tickets/", {"service": passport.code, "channel": "green"})
-    assert response.status_code == 201
-    body = response.json()
-    assert {k: body[k] for k in ("number", "service", "channel", "status", "ahead")} == {
-        "number": "G001",
-        "service": passport.code,
-        "channel": "green",
-        "status": "waiting",
-        "ahead": 0,  # green goes before the three walk-ins
-    }
+    green = walk_in_ticket(office=office, service=passport, channel="green", by=clerks[0])
+    assert selectors.place_of(green).ahead == 0  # green goes before the three walk-ins
     last = client.post(f"/api/v1/offices/{office.code}/tickets/", {"service": passport.code, "channel": "general"})
-    assert last.json()["ahead"] == 4
+    assert last.status_code == 201
+    body = last.json()
+    assert {k: body[k] for k in ("number", "service", "channel", "status", "ahead")} == {
+        "number": "B004",
+        "service": passport.code,
+        "channel": "general",
+        "status": "waiting",
+        "ahead": 4,
+    }
     # No counter open and none to open later today: the estimate plays the rule forward as if
     # one counter served passports from now, each ticket taking the typical 8 minutes. Ahead:
     # the 4 above; and the green channel's pace of the last quarter of an hour (one ticket)
@@ -55,6 +55,7 @@ def test_a_walk_in_ticket_says_how_many_are_ahead_and_how_long(office, passport,
     [
         ({"service": "nope", "channel": "general"}, "service"),
         ({"service": "passport-first", "channel": "emergency"}, "channel"),
+        ({"service": "passport-first", "channel": "green"}, "channel"),  # the priority desk's
         ({"service": "passport-first"}, "channel"),
         ({"channel": "general"}, "service"),
         ({"service": ["x"], "channel": "general"}, "service"),
@@ -125,7 +126,7 @@ def test_too_late_marks_the_booking_late_and_says_to_take_a_walk_in_ticket(
 
 def test_the_public_queue_names_no_one(office, passport, counters, clerks) -> None:
     for channel in ("general", "general", "green"):
-        services.ticket_issue(office=office, service=passport, channel=channel, by=clerks[0], now=NOW)
+        walk_in_ticket(office=office, service=passport, channel=channel, by=clerks[0], now=NOW)
     services.counter_open(counter=counters[0], by=clerks[0], now=NOW)
     services.ticket_call_next(counter=counters[0], by=clerks[0], now=NOW)
     response = Client().get(f"/api/v1/offices/{office.code}/queue/")

@@ -7,6 +7,7 @@ from unittest import mock
 import pytest
 from django.test import Client
 
+from tests.factories import walk_in_ticket
 from tests.walkins.conftest import NOW
 from walkins import selectors, services
 
@@ -65,7 +66,7 @@ def test_every_waiting_ticket_s_wait_comes_from_one_replay_and_matches_its_own(
     with mock.patch("django.utils.timezone.now", return_value=NOW):
         services.counter_open(counter=counters[0], by=clerks[0])
         tickets = [
-            services.ticket_issue(office=office, service=service, channel=channel, by=clerks[0])
+            walk_in_ticket(office=office, service=service, channel=channel, by=clerks[0])
             for service, channel in [(passport, "general"), (endorsement, "green"), (passport, "student")] * 3
         ]
         services.ticket_call_next(counter=counters[0], by=clerks[0])

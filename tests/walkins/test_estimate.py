@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from bureau.models import Counter, Office, Service
+from tests.factories import walk_in_ticket
 from tests.walkins import simulation
 from tests.walkins.conftest import NOW
 from walkins import selectors, services
@@ -26,7 +27,7 @@ def wait_of(ticket: Ticket, minutes_later: float = 0) -> int:
 
 
 def issue(office: Office, service: Service, clerks: list, channel: str, minutes_ago: float = 0) -> Ticket:
-    return services.ticket_issue(
+    return walk_in_ticket(
         office=office, service=service, channel=channel, by=clerks[0], now=NOW - timedelta(minutes=minutes_ago)
     )
 

@@ -21,7 +21,7 @@ from appointments.models import Booking, BookingPolicy
 from appointments.services import booking_create, slots_generate
 from bureau.models import Counter, Office, OpeningSession, OutboxMessage, Service
 from bureau.services import Conflict, DomainError, NotAllowed
-from tests.factories import OfficeFactory, ServiceFactory, clerk, nine_to_ten, staff, supervisor
+from tests.factories import OfficeFactory, ServiceFactory, clerk, nine_to_ten, staff, supervisor, walk_in_ticket
 from tests.walkins.conftest import NOW, SHANGHAI
 from walkins import selectors, services
 from walkins.models import Ticket
@@ -54,9 +54,7 @@ def signed_in(user: User | None) -> Client:
 
 
 def issue(office: Office, service: Service, by: User, channel: str = "general", minutes: float = 0) -> Ticket:
-    return services.ticket_issue(
-        office=office, service=service, channel=channel, by=by, now=NOW + timedelta(minutes=minutes)
-    )
+    return walk_in_ticket(office=office, service=service, channel=channel, by=by, now=NOW + timedelta(minutes=minutes))
 
 
 def ticket_path(ticket: Ticket) -> str:

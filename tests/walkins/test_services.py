@@ -7,7 +7,7 @@ from unittest import mock
 import pytest
 
 from bureau.services import Conflict, DomainError, NotAllowed
-from tests.factories import OfficeFactory, clerk, staff
+from tests.factories import OfficeFactory, clerk, staff, walk_in_ticket
 from tests.walkins.conftest import NOW
 from walkins import rules, selectors, services
 from walkins.models import Ticket, TicketEvent
@@ -16,9 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def issue(office, service, by, channel="general", minutes=0.0) -> Ticket:
-    return services.ticket_issue(
-        office=office, service=service, channel=channel, by=by, now=NOW + timedelta(minutes=minutes)
-    )
+    return walk_in_ticket(office=office, service=service, channel=channel, by=by, now=NOW + timedelta(minutes=minutes))
 
 
 def test_tickets_are_numbered_per_queue_and_day(office, passport, counters, clerks) -> None:
@@ -134,10 +132,26 @@ def test_close_refuses_while_a_ticket_is_open(office, passport, counters, clerks
     assert selectors.open_shift(counters[0]) is None
 
 
-@pytest.mark.parametrize("channel", ["appointment", "emergency", "enterprise", "vip"])
-def test_triage_gives_only_walk_in_channels(office, passport, counters, clerks, channel) -> None:
-    with pytest.raises(DomainError):
-        issue(office, passport, clerks[0], channel)
+@pytest.mark.parametrize("channel", ["appointment", "emergency", "enterprise", "green", "student", "vip"])
+def test_triage_gives_only_general_walk_in_tickets(office, passport, counters, clerks, channel) -> None:
+    with pytest.raises(DomainError) as refused:
+        services.ticket_issue(office=office, service=passport, channel=channel, by=clerks[0])
+    assert refused.value.field == "channel"
+    assert Ticket.objects.count() == 0
+
+
+@pytest.mark.parametrize("channel", ["appointment", "general", "vip"])
+def test_the_priority_desk_gives_only_priority_tickets(office, passport, counters, clerks, channel) -> None:
+    with pytest.raises(DomainError) as refused:
+        services.ticket_issue_for_priority(office=office, service=passport, channel=channel, by=clerks[0])
+    assert refused.value.field == "channel"
+    assert Ticket.objects.count() == 0
+
+
+def test_a_kiosk_cannot_issue_priority_tickets(office, passport, counters) -> None:
+    kiosk = staff("kiosk", office, username="kiosk-xh")
+    with pytest.raises(NotAllowed):
+        services.ticket_issue_for_priority(office=office, service=passport, channel="green", by=kiosk)
 
 
 def test_a_service_no_counter_serves_is_refused(office, passport, clerks) -> None:

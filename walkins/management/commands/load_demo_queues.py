@@ -326,7 +326,9 @@ class _Day:
                 return
             except DomainError:
                 pass  # closed or out of tickets after all: the desk issues it
-        services.ticket_issue(office=self.office, service=service, channel=channel, by=self.triage, now=moment)
+        # The demo's green and student walk-ins stand for applicants the priority desk checked.
+        issue = services.ticket_issue if channel == TicketChannel.GENERAL else services.ticket_issue_for_priority
+        issue(office=self.office, service=service, channel=channel, by=self.triage, now=moment)
 
     # --- counters ---
 
