@@ -219,6 +219,14 @@ def application_accept(
     return application
 
 
+def application_expedite(*, application: Application) -> None:
+    """Mark an application being accepted as expedited (an approved priority case behind
+    it): called by an acceptance follower, in the acceptance's transaction, before its
+    deadline is computed."""
+    Application.objects.filter(pk=application.pk).update(expedited=True)
+    application.expedited = True
+
+
 def _send_compute_deadline(application_id: int) -> None:
     from bureau.tasks import compute_application_deadline
 
