@@ -5,6 +5,7 @@ locks and constraints still hold. Every decision on a case is a CaseEvent (who, 
 why), written in the decision's transaction with the applicant's SMS (outbox)."""
 
 import secrets
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 
@@ -384,8 +385,11 @@ def application_accepted_expedite(*, application: Application, by: User, arrival
 
 def credit_code_normalized(value: str, errors: dict[str, str]) -> str:
     """The Unified Social Credit Code (GB 32100) in canonical form, checksum verified."""
-    code = uscc.compact("".join((value or "").split())) if (value or "").isascii() else value
+    # NFKC: Chinese keyboards type full-width digits and letters.
+    code = uscc.compact("".join(unicodedata.normalize("NFKC", value or "").split()))
     try:
+        if not code.isascii():
+            raise StdnumError
         return str(uscc.validate(code))
     except StdnumError:
         errors["credit_code"] = _(
