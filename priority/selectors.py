@@ -5,7 +5,7 @@ import hmac
 from datetime import date
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.crypto import salted_hmac
 
 from bureau import selectors as core
@@ -81,11 +81,9 @@ DESK_STATUSES = (Case.Status.SUBMITTED, Case.Status.AWAITING_SUPERVISOR, Case.St
 def cases_at_desk(office: Office) -> QuerySet[Case]:
     """The office's cases still to decide, oldest first, and the approved ones not yet
     served, for the priority desk."""
-    return (
-        Case.objects.filter(office=office, status__in=DESK_STATUSES)
-        .union(Case.objects.filter(office=office, status=Case.Status.APPROVED, ticket=None, booking=None))
-        .order_by("created_at")
-    )
+    return Case.objects.filter(
+        Q(status__in=DESK_STATUSES) | Q(status=Case.Status.APPROVED, ticket=None, booking=None), office=office
+    ).order_by("created_at")
 
 
 def enterprises_pending(office: Office) -> QuerySet[Enterprise]:
