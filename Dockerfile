@@ -14,7 +14,8 @@ COPY templates ./templates
 COPY static ./static
 RUN BUREAU_ENV=production SECRET_KEY=build-only-collectstatic-never-serves-a-request-0123456789 DEBUG=0 \
     python manage.py collectstatic --no-input \
-    && useradd --system --home /app bureau
+    && useradd --system --home /app bureau \
+    && install -d -o bureau -m 700 /var/lib/bureau/evidence
 USER bureau
 EXPOSE 8000
 CMD ["gunicorn", "bureau.wsgi:application", "--config", "gunicorn.conf.py", "--bind", "0.0.0.0:8000"]

@@ -3,6 +3,7 @@
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 from django.utils.http import parse_header_parameters
@@ -47,7 +48,9 @@ def unreadable_requests_refused(get_response: Callable[[HttpRequest], HttpRespon
     (bureau.views.bad_request: the error shape under /api/). Django holds form bodies to that
     limit when it reads them; DRF reads a JSON body from the stream, whatever its size, so it
     is read here through `request.body`, which checks the limit first. Multipart bodies are
-    left to Django's parser, which holds their fields to the limit and files to disk."""
+    left to Django's parser, which holds their fields to the limit and writes files to disk,
+    so a multipart body over MULTIPART_MAX_BYTES is a 413 before anything reads it (Django
+    reads no more than the Content-Length says)."""
 
     def middleware(request: HttpRequest) -> HttpResponse:
         unreadable = request.encoding is not None and not readable_charset(request.encoding)
@@ -55,9 +58,18 @@ def unreadable_requests_refused(get_response: Callable[[HttpRequest], HttpRespon
             raise BadRequest("The request's charset cannot be read.")
         if request.content_type != "multipart/form-data":
             request.body  # noqa: B018 - RequestDataTooBig (a 400) when over the limit
+        elif _content_length(request) > settings.MULTIPART_MAX_BYTES:
+            from bureau.views import request_too_large  # the views import the whole core
+
+            return request_too_large(request)
         return get_response(request)
 
     return middleware
+
+
+def _content_length(request: HttpRequest) -> int:
+    raw = str(request.META.get("CONTENT_LENGTH") or "0")
+    return int(raw) if raw.isascii() and raw.isdigit() else 0
 
 
 def head_without_body(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[..., HttpResponse]:

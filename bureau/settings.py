@@ -203,6 +203,8 @@ RATE_LIMITS = {
     "lookup-address": "20/minute",  # application status look-ups per client address
     "link-address": "5/10minutes",  # manage-link resend requests per client address
     "login-address": "10/minute",  # staff logins (pages and API) per client address
+    "case-address": "10/10minutes",  # emergency cases filed (each file checked in a child process)
+    "enterprise-address": "5/10minutes",  # enterprise registrations per client address
 }
 # Addresses (or networks) of the reverse proxies in front of the app. Only a request from one
 # of them may name the client in X-Forwarded-For; by default none does.
@@ -257,6 +259,8 @@ WHITENOISE_USE_FINDERS = not PRODUCTION  # also with DEBUG off (`make run`)
 # which no URL serves (it must lie outside the static folders).
 EVIDENCE_ROOT = Path(os.environ.get("EVIDENCE_ROOT", str(BASE_DIR / "var" / "evidence"))).resolve()
 EVIDENCE_MAX_BYTES = int(os.environ.get("EVIDENCE_MAX_BYTES", str(5 * 1024 * 1024)))
+# A whole multipart request (a case's documents together): more is a 413 before it is read.
+MULTIPART_MAX_BYTES = int(os.environ.get("MULTIPART_MAX_BYTES", str(6 * EVIDENCE_MAX_BYTES + 1024 * 1024)))
 EVIDENCE_CHECK_SECONDS = float(os.environ.get("EVIDENCE_CHECK_SECONDS", "10"))
 for _served in [*STATICFILES_DIRS, *([STATIC_ROOT] if STATIC_ROOT else [])]:
     if EVIDENCE_ROOT.is_relative_to(Path(_served).resolve()):
@@ -291,6 +295,9 @@ SPECTACULAR_SETTINGS = {
         "ChannelEnum": "appointments.models.Channel",
         "PublicChannelEnum": "appointments.services.PUBLIC_CHANNELS",
         "ResidencyEnum": "bureau.models.Residency",
+        "CaseStatusEnum": "priority.models.Case.Status",
+        "CaseKindEnum": "priority.models.Case.Kind",
+        "EnterpriseStatusEnum": "priority.models.Enterprise.Status",
     },
 }
 

@@ -303,6 +303,15 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     return render(request, "400.html", status=400)
 
 
+def request_too_large(request: HttpRequest) -> HttpResponse:
+    message = _("The files sent together are too large: send at most %(mb)d MB at once.") % {
+        "mb": settings.MULTIPART_MAX_BYTES // (1024 * 1024)
+    }
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(error_body("request_too_large", message), status=413)
+    return render(request, "413.html", {"message": message}, status=413)
+
+
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith(API_PREFIX):
         return api_not_found(request)

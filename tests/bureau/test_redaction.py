@@ -57,6 +57,8 @@ WRITTEN = {
     "in a referrer with a query": f"https://x.example/book/?back={quote(LINK + '?new=1', safe='')}",
     "doubled slashes": f"/book//manage//{REFERENCE}//{TOKEN}/",
     "upper case": LINK.upper(),
+    "an emergency case's link": f"/emergency/{REFERENCE}/{TOKEN}/",
+    "an enterprise's link": f"https://x.example/enterprise/{REFERENCE}/{TOKEN}/?filed=1",
 }
 
 
