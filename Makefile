@@ -28,6 +28,7 @@ data: $(BIN)/.installed
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py load_demo_bookings
 	$(BIN)/python manage.py load_demo_queues
+	$(BIN)/python manage.py load_demo_priority
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -293,7 +293,6 @@ SPECTACULAR_SETTINGS = {
         "BookingStatusEnum": "appointments.models.Booking.Status",
         "ApplicationStatusEnum": "bureau.models.Application.Status",
         "ChannelEnum": "appointments.models.Channel",
-        "PublicChannelEnum": "appointments.services.PUBLIC_CHANNELS",
         "ResidencyEnum": "bureau.models.Residency",
         "CaseStatusEnum": "priority.models.Case.Status",
         "CaseKindEnum": "priority.models.Case.Kind",

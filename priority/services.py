@@ -135,7 +135,8 @@ def case_link(case: Case) -> str:
 
 def _notify_case(case: Case, key: str) -> None:
     """The applicant's SMS about the case as it now is, in the language they filed in."""
-    values = {"reference": case.reference, "link": case_link(case), "reason": case.reason}
+    # The message's own full stop follows the reason.
+    values = {"reference": case.reference, "link": case_link(case), "reason": case.reason.rstrip("。.！!")}
     with translation.override(case.language):
         texts: dict[str, str] = {
             Case.Status.SUBMITTED: _("Case %(reference)s received; we will check your documents. Follow it: %(link)s"),

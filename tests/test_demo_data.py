@@ -5,6 +5,7 @@ from collections import Counter as Tally
 from datetime import datetime, timedelta
 from io import StringIO
 from itertools import pairwise
+from pathlib import Path
 from unittest import mock
 from zoneinfo import ZoneInfo
 
@@ -204,9 +205,28 @@ def test_demo_bookings_follow_the_time_of_day(official_calendar: None, hour_minu
 
 def test_demo_data_is_refused_in_production(settings: SettingsWrapper) -> None:
     settings.PRODUCTION = True
-    for command in ("load_demo", "load_demo_bookings"):
+    for command in ("load_demo", "load_demo_bookings", "load_demo_priority"):
         with pytest.raises(CommandError, match="never loaded in production"):
             call_command(command, stdout=StringIO())
     assert not Office.objects.exists()
     assert not Application.objects.exists()
     assert not Booking.objects.exists()
+
+
+def test_demo_priority_channels_show_every_step_and_load_once(
+    demo: None, settings: SettingsWrapper, tmp_path: Path
+) -> None:
+    from priority.models import Case, Enterprise, StudentSession
+
+    settings.EVIDENCE_ROOT = tmp_path / "evidence"
+    for _ in range(2):
+        with mock.patch("django.utils.timezone.now", return_value=NOW):
+            call_command("load_demo_priority", stdout=StringIO())
+    statuses = sorted(Case.objects.filter(kind="emergency").values_list("status", flat=True))
+    assert statuses == ["approved", "awaiting_supervisor", "rejected", "submitted", "submitted"]
+    assert Case.objects.filter(kind="enterprise", status="submitted").count() == 1
+    assert sorted(Enterprise.objects.values_list("status", flat=True)) == ["approved", "pending"]
+    session = StudentSession.objects.get()
+    window = Slot.objects.filter(office__code="HZ", starts_at__date__gt=TODAY)
+    assert window.exists() and not window.exclude(student_quota=session.places).exists()
+    assert all(case.evidence.count() == len(case.required_evidence) for case in Case.objects.all())
