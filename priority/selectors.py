@@ -2,7 +2,7 @@
 cases for the desk, a file for staff, the student sessions of a day, the green-channel age."""
 
 import hmac
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
@@ -92,6 +92,18 @@ def enterprises_pending(office: Office) -> QuerySet[Enterprise]:
 
 def student_sessions_on(office: Office, day: date) -> QuerySet[StudentSession]:
     return StudentSession.objects.filter(offices=office, first_day__lte=day, last_day__gte=day)
+
+
+def student_days(office: Office, first: date, last: date) -> set[date]:
+    """The days from `first` to `last` that a student session of the office covers."""
+    days: set[date] = set()
+    spans = StudentSession.objects.filter(offices=office, first_day__lte=last, last_day__gte=first)
+    for start, end in spans.values_list("first_day", "last_day"):
+        day = max(start, first)
+        while day <= min(end, last):
+            days.add(day)
+            day += timedelta(days=1)
+    return days
 
 
 def green_age(office: Office) -> int:

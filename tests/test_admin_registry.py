@@ -31,6 +31,7 @@ from bureau.models import (
     OpeningSession,
     OutboxMessage,
 )
+from priority.models import Case, CaseEvent, Enterprise, EnterpriseContact, EvidenceFile, GreenChannel, StudentSession
 from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, bureau_wide_supervisor, supervisor
 from walkins.models import QueueSettings, Ticket, TicketEvent
 
@@ -75,6 +76,10 @@ EXPECTED: dict[str, dict[str, Pages]] = {
     "appointments.Booking": RECORDS,
     "walkins.QueueSettings": roles((200, 200, EDIT), (200, 403, EDIT)),  # one row an office, made when needed
     "walkins.Ticket": RECORDS,
+    "priority.Case": RECORDS,
+    "priority.Enterprise": RECORDS,
+    "priority.GreenChannel": roles((200, 200, EDIT), (200, 200, EDIT)),  # one row an office, made when needed
+    "priority.StudentSession": roles((200, 200, VIEW), (200, 200, VIEW)),  # opened here, then read-only
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
@@ -139,6 +144,51 @@ def world() -> dict[str, User]:
             id=f"{success:d}" * 32, name=f"task {success}", func="math.floor", started=now, stopped=now, success=success
         )
     async_task("math.floor", 1.5)
+    enterprise = Enterprise.objects.create(
+        reference="ENT0000001",
+        name="杭州示例贸易有限公司",
+        credit_code="91330106MA27Y5XX0B",
+        office=office,
+        created_at=now,
+    )
+    EnterpriseContact.objects.create(
+        enterprise=enterprise, name="王小晶", id_number="33010619900101123X", phone="13812345678"
+    )
+    case = Case.objects.create(
+        reference="CASE000001",
+        kind="emergency",
+        office=office,
+        ground="visa_expiry",
+        trip_date=date(2099, 1, 10),
+        description="…",
+        name="王小晶",
+        id_number="33010619900101123X",
+        phone="13812345678",
+        created_at=now,
+        changed_at=now,
+    )
+    EvidenceFile.objects.create(
+        case=case,
+        public_id="0" * 32,
+        code="visa",
+        stored_name="0" * 32 + ".pdf",
+        original_name="visa.pdf",
+        content_type="application/pdf",
+        size=1,
+        sha256="0" * 64,
+        uploaded_at=now,
+    )
+    CaseEvent.objects.create(case=case, action="filed", status="submitted", at=now)
+    GreenChannel.objects.create(office=office, min_age=65)
+    session = StudentSession.objects.create(
+        name="暑期学生专场",
+        first_day=date(2099, 7, 1),
+        last_day=date(2099, 8, 31),
+        places=2,
+        created_at=now,
+        created_by=superuser,
+    )
+    session.offices.set([office])
     assert OrmQ.objects.exists()
     return {SUPERUSER: superuser, OFFICE_SUPERVISOR: supervisor(office), BUREAU_WIDE: bureau_wide_supervisor()}
 
