@@ -96,7 +96,8 @@ def desk(request: HttpRequest, code: str) -> HttpResponse:
         student=student,
         green_age=selectors.green_age(office),
         student_session=selectors.student_sessions_on(office, core.office_today()).first(),
-        to_decide=[row for row in cases if row[0].status != Case.Status.APPROVED],
+        to_decide=[row for row in cases if row[0].status in (Case.Status.SUBMITTED, Case.Status.AWAITING_SUPERVISOR)],
+        waiting=[row for row in cases if row[0].status == Case.Status.MORE_REQUESTED],
         to_serve=[row for row in cases if row[0].status == Case.Status.APPROVED],
         enterprises=list(selectors.enterprises_pending(office)) if _is_supervisor(request) else None,
     )
@@ -161,7 +162,7 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
     names = grounds.evidence_names()
     supervisor = _is_supervisor(request)
     approved_open = case.status == Case.Status.APPROVED and not case.ticket_id and not case.booking_id
-    bookable = office.mode == Office.Mode.DUAL_TRACK
+    bookable = approved_open and office.mode == Office.Mode.DUAL_TRACK and office_services(office).exists()
     search = PlaceSearchForm(
         request.GET if "day" in request.GET else None, services_=office_services(office), days=_day_choices()
     )
@@ -180,7 +181,7 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
         "ticket_form": CaseTicketForm(services_=walkin_selectors.services_served(office)),
         "bookable": bookable,
         "search": search,
-        "places": _places(case, search) if approved_open and bookable else None,
+        "places": _places(case, search) if bookable else None,
         "place_form": PlaceForm(services_=office_services(office)),
         "ticket_card": _card(case.ticket) if case.ticket else None,
         "booking": case.booking,

@@ -303,7 +303,7 @@ def test_approve_asks_for_confirmation_then_records_who_when_what(case: Case, de
     assert OutboxMessage.objects.filter(reference=case.reference).count() == 2  # filed, approved
     page = client.get(case_url(case), headers=EN).content.decode()
     assert f"Case {case.reference} is now: Approved." in page
-    assert "clerk-xh · Approved · Approved" in page
+    assert "clerk-xh · Approved → Approved" in page
 
 
 def test_reject_needs_a_reason_and_records_it(case: Case, desk_clerk: User) -> None:
