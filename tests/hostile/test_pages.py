@@ -295,6 +295,7 @@ def page_path(name: str, kwargs: tuple[str, ...], world: World) -> str:
         "token": world.token,
         "day": "2026-12-02",
         "ticket_id": "1",  # a ticket's page and the kiosk's ticket screen
+        "public_id": "0" * 32,  # a case's document
         "signature": walkin_selectors.ticket_signature(1),
     }
     return reverse(name, kwargs={k: values[k] for k in kwargs})
