@@ -1,22 +1,27 @@
 """The API does what its OpenAPI schema says (SPEC 9): schemathesis (pinned) against the
 running app, with its checks for server errors, documented status codes, content types and
 response schemas, bounded in time. Realistic identifiers (an office, a booking and its
-token, an application) let it reach the rules and not only the 404s."""
+token, an application, an emergency case and its token) let it reach the rules and not only
+the 404s."""
 
 import importlib
 import shutil
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.apps import apps as django_apps
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from appointments import selectors
 from appointments.models import BookingPolicy, Slot, SlotTemplate
 from appointments.services import booking_create, slots_generate
 from bureau.services import application_accept, calendar_seed_from_package
+from priority.models import Case
+from priority.selectors import case_token
 from tests.factories import OfficeFactory, ServiceFactory, clerk
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,7 +39,8 @@ def _schemathesis() -> str:
 
 @pytest.fixture
 def bureau_with_a_booking(db: None) -> dict[str, str]:
-    """An office with slots from tomorrow, a booking, an application and a clerk's token."""
+    """An office with slots from tomorrow, a booking, an application, an emergency case waiting
+    for a decision and a clerk's token."""
     importlib.import_module("bureau.migrations.0002_default_issuance_rules").create_rules(django_apps, None)
     calendar_seed_from_package()
     office = OfficeFactory.create(code="XH")
@@ -63,8 +69,24 @@ def bureau_with_a_booking(db: None) -> dict[str, str]:
         expedited=False,
         by=user,
     )
+    now = timezone.now()
+    case = Case.objects.create(
+        reference="CASE000001",
+        kind=Case.Kind.EMERGENCY,
+        office=office,
+        ground="visa_expiry",
+        trip_date=timezone.localdate() + timedelta(days=10),
+        description="签证即将到期",
+        name="王小晶",
+        id_number="33010619900101123X",
+        phone="13812345678",
+        created_at=now,
+        changed_at=now,
+    )
     return {
         "office": office.code,
+        "case": case.reference,
+        "case_token": case_token(case),
         "booking": booking.reference,
         "token": selectors.booking_token(booking.reference),
         "application": application.reference,
@@ -88,6 +110,14 @@ parameters = {{ reference = "{known["booking"]}", "X-Booking-Token" = "{known["t
 [[operations]]
 include-path-regex = "^/api/v1/applications/\\\\{{reference\\\\}}/"
 parameters = {{ reference = "{known["application"]}" }}
+
+[[operations]]
+include-path-regex = "^/api/v1/emergency-cases/\\\\{{reference\\\\}}/"
+parameters = {{ reference = "{known["case"]}", "X-Case-Token" = "{known["case_token"]}" }}
+
+[[operations]]
+include-path-regex = "^/api/v1/cases/\\\\{{reference\\\\}}/"
+parameters = {{ reference = "{known["case"]}" }}
 """
     )
     run = subprocess.run(  # noqa: S603 - a fixed, pinned tool

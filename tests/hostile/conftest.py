@@ -108,6 +108,7 @@ def fingerprint() -> tuple[Any, ...]:
         *apps.get_app_config("bureau").get_models(),
         *apps.get_app_config("appointments").get_models(),
         *apps.get_app_config("walkins").get_models(),
+        *apps.get_app_config("priority").get_models(),
         Token,
         User,
     ]

@@ -165,6 +165,44 @@ VALID_BODY: dict[str, Callable[[World], dict[str, Any]]] = {
     "POST /api/v1/counters/{counter_id}/no-show/": lambda w: {},
     "POST /api/v1/counters/{counter_id}/park/": lambda w: {},
     "POST /api/v1/counters/{counter_id}/transfer/": lambda w: {"service": w.other_service.code},
+    # Multipart only: a JSON body is parsed, then refused as a whole (400, no field named).
+    "POST /api/v1/emergency-cases/": lambda w: {
+        "office": w.office.code,
+        "ground": "visa_expiry",
+        "trip_date": "2026-12-20",
+        "name": "李四",
+        "id_number": ID_NUMBERS[1],
+        "phone": PHONE,
+        "description": "签证即将到期",
+    },
+    "POST /api/v1/cases/{reference}/decisions/": lambda w: {
+        "decision": "reject",
+        "reason": "材料不全",
+        "expedited": False,
+    },
+    "POST /api/v1/offices/{code}/priority-tickets/": lambda w: {
+        "service": w.service.code,
+        "channel": "green",
+        "case": "",
+        "id_number": ID_NUMBERS[1],
+        "school": "",
+        "proof": "",
+    },
+    "POST /api/v1/enterprises/": lambda w: {
+        "office": w.office.code,
+        "name": "杭州某某科技有限公司",
+        "credit_code": "91110000600037341L",
+        "contacts": [{"name": "李四", "id_number": ID_NUMBERS[1], "phone": PHONE}],
+    },
+    "POST /api/v1/student-bookings/": lambda w: {
+        "office": w.office.code,
+        "service": w.service.code,
+        "start": FREE_SLOT.isoformat(),
+        "school": "浙江大学",
+        "proof": "ZJU2026001",
+        "student": {"name": "李四", "id_number": ID_NUMBERS[1], "phone": PHONE},
+        "parent": {"name": "张三", "id_number": ID_NUMBERS[2], "phone": "13912345678"},
+    },
 }
 
 

@@ -139,6 +139,9 @@ UNKNOWN_DETAIL = {
     "POST /api/v1/offices/{code}/tickets/": "No office has this code.",
     "GET /api/v1/offices/{code}/counters/": "No office has this code.",
     "GET /api/v1/offices/{code}/queue/": "No office has this code.",
+    "GET /api/v1/emergency-cases/{reference}/": "No case matches this reference and token.",
+    "POST /api/v1/cases/{reference}/decisions/": "No case of your offices has this reference.",
+    "POST /api/v1/offices/{code}/priority-tickets/": "No office has this code.",
     **{
         f"POST /api/v1/counters/{{counter_id}}/{action}/": "No counter has this number."
         for action in ("open", "close", "call-next", "recall", "complete", "no-show", "park", "transfer")
