@@ -31,6 +31,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from unittest import mock
 from zoneinfo import ZoneInfo
@@ -41,6 +42,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from pytest_django.fixtures import SettingsWrapper
 from rest_framework.authtoken.models import Token
 
 from appointments import selectors as booking_selectors
@@ -48,6 +50,8 @@ from appointments import services as booking_services
 from appointments.api import BookingByToken
 from appointments.models import Booking, BookingPolicy
 from bureau.models import Application, Counter, Office, Service
+from priority import selectors as priority_selectors
+from priority.models import Case, Enterprise, EvidenceFile
 from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, clerk, nine_to_ten, supervisor
 from walkins import selectors as walkin_selectors
 from walkins import services as walkin_services
@@ -244,6 +248,23 @@ EXPECTED: dict[str, dict[str, dict[str, Outcome]]] = {
         "GET": staff_page(200, other=403),
         "POST": staff_page(Redirect("/counter/XH/triage/?ticket="), other=403),
     },
+    # The priority desk and its pages (priority.views): the world's emergency case (with one
+    # document) and enterprise registration are the office's. A case, a document or an
+    # enterprise is looked up through the caller's offices (404 to other offices' staff); the
+    # desk and filing a case at the counter name the office as the place of action (403).
+    # POSTs without a form are refused by the form (400); a case's decision asks for more
+    # documents; an enterprise's approval is first confirmed (200), by a supervisor only.
+    "priority-desk": {"GET": staff_page(200, other=403), "POST": staff_page(400, other=403)},
+    "counter-case-new": {"GET": staff_page(200, other=403), "POST": staff_page(400, other=403)},
+    "counter-case": {
+        "GET": staff_page(200, other=404),
+        "POST": staff_page(Redirect("/counter/XH/cases/CASE000001/"), other=404),
+    },
+    "counter-case-file": {"GET": staff_page(200, other=404)},
+    "counter-enterprise": {"GET": staff_page(200, other=404), "POST": {**staff_page(200, other=404), "clerk": 403}},
+    # the emergency case form (an empty one is refused), and a case's private link
+    "case-new": {"GET": everyone(200), "POST": everyone(400)},
+    "case-page": {"GET": token_only(200), "POST": token_only(400)},  # POST: no document sent
     # supervisors' dashboards
     "dashboard": {"GET": supervisor_page(200)},
     "office-day-today": {"GET": supervisor_page(200, other=404)},
@@ -296,6 +317,7 @@ TOKEN_URLS = {
     "booking-cancel",
     "booking-reschedule",
     "booking-ics",
+    "case-page",  # a case's private link: the same rule, with the case's token
 }
 
 
@@ -342,13 +364,41 @@ class World:
     other_booking: Booking
     application: Application
     users: dict[str, User]
+    case: Case
+    other_case: Case
+    enterprise: Enterprise
 
     def token(self, booking: Booking) -> str:
         return booking_selectors.booking_token(booking.reference)
 
+    def link_token(self, holder: Booking | Case) -> str:
+        """The secret of a booking's or a case's private link."""
+        if isinstance(holder, Case):
+            return priority_selectors.case_token(holder)
+        return self.token(holder)
+
+
+def _case(office: Office, reference: str, id_number: str) -> Case:
+    """An emergency case filed online (written directly: the evidence check's child process
+    would cost every test of the table its start-up)."""
+    return Case.objects.create(
+        reference=reference,
+        kind=Case.Kind.EMERGENCY,
+        office=office,
+        ground="visa_expiry",
+        trip_date=date(2026, 12, 20),
+        description="签证下周到期",
+        name="王小晶",
+        id_number=id_number,
+        phone=PHONE,
+        created_at=BOOKED_AT,
+        changed_at=BOOKED_AT,
+    )
+
 
 @pytest.fixture
-def world(db: None) -> Iterator[World]:
+def world(db: None, settings: SettingsWrapper, tmp_path: Path) -> Iterator[World]:
+    settings.EVIDENCE_ROOT = tmp_path
     with mock.patch("django.utils.timezone.now", return_value=NOW):
         office = OfficeFactory.create(code="XH")
         other_office = OfficeFactory.create(code="GS")
@@ -381,6 +431,20 @@ def world(db: None) -> Iterator[World]:
         for _ in range(2):
             walkin_services.ticket_issue(office=office, service=service, channel="general", by=users["clerk"])
         walkin_services.ticket_call_next(counter=counter, by=users["clerk"])
+        case = _case(office, "CASE000001", ID_NUMBERS[0])
+        stored = "0" * 32 + ".pdf"
+        (tmp_path / stored).write_bytes(b"%PDF-1.4 the world's document")
+        EvidenceFile.objects.create(
+            case=case,
+            public_id="f" * 32,
+            code="visa",
+            stored_name=stored,
+            original_name="visa.pdf",
+            content_type="application/pdf",
+            size=29,
+            sha256="0" * 64,
+            uploaded_at=BOOKED_AT,
+        )
         yield World(
             office=office,
             other_office=other_office,
@@ -394,16 +458,40 @@ def world(db: None) -> Iterator[World]:
                 office=office, service=service, reference="APP0000001", due_on=date(2026, 11, 30)
             ),
             users=users,
+            case=case,
+            other_case=_case(office, "CASE000002", ID_NUMBERS[1]),
+            enterprise=Enterprise.objects.create(
+                reference="ENT0000001",
+                name="杭州某外贸公司",
+                credit_code="91330106MA2B3C4D5E",
+                office=office,
+                created_at=NOW,
+            ),
         )
 
 
 # What each request carries: path arguments, query string, body.
 
 
+CASE_URLS = {"case-page", "counter-case", "counter-case-file"}
+
+
+def _reference(route: Route, world: World) -> str:
+    """The reference a URL names: the case's, the enterprise's, the booking's or the application's."""
+    if route.key in CASE_URLS:
+        return world.case.reference
+    if route.key == "counter-enterprise":
+        return world.enterprise.reference
+    if route.key in TOKEN_URLS or route.key == "counter-booking":
+        return world.booking.reference
+    return world.application.reference
+
+
 def _path_kwargs(route: Route, world: World, actor: str) -> dict[str, str]:
-    booking_route = route.key in TOKEN_URLS or route.key == "counter-booking"
+    own, other = (world.case, world.other_case) if route.key in CASE_URLS else (world.booking, world.other_booking)
     values = {
-        "reference": world.booking.reference if booking_route else world.application.reference,
+        "reference": _reference(route, world),
+        "public_id": "f" * 32,
         "code": world.office.code,
         "day": "2026-12-02",
         "app_label": "bureau",
@@ -413,10 +501,7 @@ def _path_kwargs(route: Route, world: World, actor: str) -> dict[str, str]:
         "ticket_id": str(_first_ticket(world).pk),
         "signature": walkin_selectors.ticket_signature(_first_ticket(world).pk),
         "counter_id": str(world.counter.pk),
-        "token": {
-            "applicant": world.token(world.booking),
-            "applicant_other": world.token(world.other_booking),
-        }.get(actor, "0" * 32),
+        "token": {"applicant": world.link_token(own), "applicant_other": world.link_token(other)}.get(actor, "0" * 32),
     }
     unknown = [name for name in route.kwargs if name not in values]
     if unknown:
@@ -484,6 +569,13 @@ BODY: dict[tuple[str, str], Callable[[World], dict[str, Any]]] = {
     ("counter-act", "POST"): lambda w: {"action": "recall", "counter": str(w.counter.pk)},
     ("counter-check-in", "POST"): lambda w: {"code": w.booking.reference},
     ("counter-triage", "POST"): lambda w: {"service": str(w.service.pk), "channel": "general"},
+    ("counter-case", "POST"): lambda w: {
+        "action": "decide",
+        "decision": "more",
+        "reason": "请补充签证首页",
+        "current": "submitted",
+    },
+    ("counter-enterprise", "POST"): lambda w: {"decision": "approve"},
     ("application-list", "POST"): lambda w: {"q": w.application.id_number},
     ("set_language", "POST"): lambda w: {"language": "en", "next": "/"},
 }
@@ -563,10 +655,11 @@ def test_authorization(route: Route, method: str | None, actor: str | None, worl
         response = _send(route, method, world, actor)
     got = response.status_code, response.get("Location", "")
     assert _matches(response, expected), f"{method} {route.key} as {actor}: expected {expected}, got {got}"
-    body = response.content.decode(errors="replace")
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    body = content.decode(errors="replace")
     if actor in OTHER_OFFICE:
         asked = repr(_request_parts(route, method, world, actor))  # a reference sent may come back
-        for secret in (world.application.reference, world.booking.reference, world.booking.id_number):
+        for secret in (world.application.reference, world.booking.reference, world.booking.id_number, world.case.name):
             if secret not in asked:
                 assert secret not in body, f"{method} {route.key} shows {secret!r} to {actor}"
     elif actor in ("clerk", "supervisor") and expected == 200 and (route.key, method) in SHOWN_TO_OFFICE:
