@@ -172,6 +172,10 @@ def case_page(request: HttpRequest, reference: str, token: str) -> HttpResponse:
         elif form.is_valid():
             try:
                 services.case_add_evidence(case=case, files=request.FILES)
+            except Conflict as exc:  # decided meanwhile: the page no longer offers the form
+                status = 409
+                messages.error(request, exc.message)
+                case.refresh_from_db()
             except DomainError as exc:
                 status = _refusal_status(exc)
                 put_errors(form, exc)

@@ -273,6 +273,18 @@ def test_case_page_added_document_forged_is_400(case: Case, evidence_root: Path)
     assert stored_files(evidence_root) == before
 
 
+def test_case_page_documents_sent_after_the_decision_are_refused(case: Case, desk_clerk: User) -> None:
+    client = Client()
+    client.get(page_of(case))  # the page was open with its form
+    services.case_decide(case=case, decision="reject", reason="不符合条件", by=desk_clerk)
+    response = client.post(page_of(case), {"visa": pdf()}, headers=EN)
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "This case has been decided; documents can no longer be added." in page
+    assert 'type="file"' not in page
+    assert case.evidence.count() == 1
+
+
 def test_case_page_approved_says_to_come_with_the_ticket(
     case: Case, desk_clerk: User, counter: object, passport: Service
 ) -> None:
