@@ -120,8 +120,10 @@ def case_new(request: HttpRequest) -> HttpResponse:
 
 
 def _private(response: HttpResponse) -> HttpResponse:
-    """The case's secret is in the address: no page opened from it learns the address."""
-    response["Referrer-Policy"] = "no-referrer"
+    """The case's secret is in the address: no page opened from it learns the address.
+    `strict-origin`, not `no-referrer`: under `no-referrer` a browser posts the page's own
+    form with `Origin: null`, and the CSRF check refuses it (the enterprise page's reason)."""
+    response["Referrer-Policy"] = "strict-origin"
     return response
 
 

@@ -94,7 +94,8 @@ def _checked_files(
                 errors[item.code] = _("Upload the %(document)s.") % {"document": item.name}
             continue
         try:
-            checked.append((item.code, uploads.evidence_checked(field=item.code, upload=upload), upload))
+            file = uploads.evidence_checked(field=item.code, upload=upload, label=str(item.name))
+            checked.append((item.code, file, upload))
         except uploads.FileTooLarge:
             raise
         except DomainError as exc:

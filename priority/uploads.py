@@ -105,12 +105,12 @@ def _verdict(path: Path) -> dict[str, str]:
     return {"error": "malformed"}
 
 
-def evidence_checked(*, field: str, upload: UploadedFile) -> CheckedFile:
+def evidence_checked(*, field: str, upload: UploadedFile, label: str = "") -> CheckedFile:
     """Check that an upload is a non-empty PDF, JPEG or PNG within settings.EVIDENCE_MAX_BYTES,
     by content (a child process reads it; see the module's docstring). Copies the upload to a
     private temporary file for the check and removes it. Raises DomainError on `field` with code
     file_empty, file_type or file_malformed, or FileTooLarge (file_too_large)."""
-    names = {"field": field}
+    names = {"field": label or field}  # the document's name, in the messages
     limit = settings.EVIDENCE_MAX_BYTES
     too_large = _("The file for %(field)s is larger than %(limit)s.") % {**names, "limit": filesizeformat(limit)}
     empty = _("The file for %(field)s is empty.") % names

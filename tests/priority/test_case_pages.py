@@ -136,7 +136,7 @@ def test_case_oversized_file_is_413_on_its_field(
     response = Client().post("/emergency/", case_form(office), headers=EN)
     assert response.status_code == 413
     assert field_errors(response.content.decode(), "event_notice") == [
-        f"The file for event_notice is larger than {len(PDF) - 1}\xa0bytes."
+        f"The file for Death notice or wedding invitation is larger than {len(PDF) - 1}\xa0bytes."
     ]
     assert Case.objects.count() == 0
     assert stored_files(evidence_root) == []
@@ -207,7 +207,7 @@ def page_of(case: Case) -> str:
 def test_case_page_is_private_and_never_cached(case: Case) -> None:
     response = Client().get(page_of(case))
     assert response.status_code == 200
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "strict-origin"
     assert "no-store" in response["Cache-Control"]
     assert case.name not in response.content.decode()  # nothing personal beyond what is needed
     assert ID_NUMBER not in response.content.decode()
@@ -218,7 +218,7 @@ def test_case_page_wrong_token_is_404(case: Case) -> None:
     response = Client().get(reverse("case-page", args=[case.reference, wrong]), headers=EN)
     assert response.status_code == 404
     assert "No case matches this link." in response.content.decode()
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "strict-origin"
 
 
 def test_case_page_lists_the_documents_by_name_without_links(case: Case) -> None:
