@@ -41,7 +41,7 @@ from priority.models import Case, Enterprise
 from priority.public_views import case_form_page
 from walkins import selectors as walkin_selectors
 from walkins.models import Ticket
-from walkins.views import _card, _forbidden, _nav, _row_id, _staff_office, _status_of
+from walkins.views import forbidden, nav, row_id, staff_office, status_of, ticket_card
 
 NAV = "priority"
 
@@ -58,13 +58,13 @@ def _is_supervisor(request: HttpRequest) -> bool:
 def desk(request: HttpRequest, code: str) -> HttpResponse:
     """The office's priority desk: cases to decide and approved ones to serve, a green-channel
     or student ticket (shown printable after, `?ticket=<id>`), enterprise registrations."""
-    office = _staff_office(request, code)
+    office = staff_office(request, code)
     if office is None:
-        return _forbidden(request)
+        return forbidden(request)
     served = walkin_selectors.services_served(office)
     green = GreenTicketForm(prefix="green", services_=served)
     student = StudentTicketForm(prefix="student", services_=served)
-    context: dict[str, Any] = {"office": office, **_nav(office, NAV)}
+    context: dict[str, Any] = {"office": office, **nav(office, NAV)}
     status = 200
     if request.method == "POST":
         by = signed_in_user(request)
@@ -81,15 +81,15 @@ def desk(request: HttpRequest, code: str) -> HttpResponse:
                     ticket = services.green_ticket_issue(office=office, by=by, **green.cleaned_data)
         except DomainError as exc:
             put_errors(student if which == "student" else green, exc)
-            status = _status_of(exc)
+            status = status_of(exc)
         else:
             if ticket is not None:
                 return redirect(f"{reverse('priority-desk', args=[office.code])}?ticket={ticket.pk}")
             status = 400
-    elif (ticket_id := _row_id(request.GET.get("ticket"))) is not None:
+    elif (ticket_id := row_id(request.GET.get("ticket"))) is not None:
         shown = walkin_selectors.ticket_at_office(office, ticket_id)
         if shown is not None:
-            context["issued"] = _card(shown)
+            context["issued"] = ticket_card(shown)
     cases = [(case, mask_name(case.name)) for case in selectors.cases_at_desk(office)]
     context.update(
         green=green,
@@ -108,10 +108,10 @@ def desk(request: HttpRequest, code: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def case_new_at_counter(request: HttpRequest, code: str) -> HttpResponse:
     """The public case form, filed by the clerk for an applicant at the counter."""
-    office = _staff_office(request, code)
+    office = staff_office(request, code)
     if office is None:
-        return _forbidden(request)
-    return case_form_page(request, office=office, by=signed_in_user(request), extra=_nav(office, NAV))
+        return forbidden(request)
+    return case_form_page(request, office=office, by=signed_in_user(request), extra=nav(office, NAV))
 
 
 # --- a case ----------------------------------------------------------------------------------
@@ -168,7 +168,7 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
     )
     context: dict[str, Any] = {
         "office": office,
-        **_nav(office, NAV),
+        **nav(office, NAV),
         "case": case,
         "masked_id_number": mask_id_number(case.id_number),
         "masked_phone": mask_phone(case.phone),
@@ -183,7 +183,7 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
         "search": search,
         "places": _places(case, search) if bookable else None,
         "place_form": PlaceForm(services_=office_services(office)),
-        "ticket_card": _card(case.ticket) if case.ticket else None,
+        "ticket_card": ticket_card(case.ticket) if case.ticket else None,
         "booking": case.booking,
         "supervisor": supervisor,
     }
@@ -194,7 +194,7 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
 def _confirm(request: HttpRequest, case: Case, action: str, carry: dict[str, Any], **extra: Any) -> HttpResponse:
     context = {
         "office": case.office,
-        **_nav(case.office, NAV),
+        **nav(case.office, NAV),
         "case": case,
         "action": action,
         "carry": [
@@ -233,7 +233,7 @@ def _decide(request: HttpRequest, case: Case) -> HttpResponse:
     except DomainError as exc:
         put_errors(form, exc)
         context = _case_context(request, case, decision=form)
-        return render(request, "priority/counter_case.html", context, status=_status_of(exc))
+        return render(request, "priority/counter_case.html", context, status=status_of(exc))
     case.refresh_from_db(fields=["status"])
     messages.success(
         request,
@@ -270,7 +270,7 @@ def _serve(request: HttpRequest, case: Case, action: str) -> HttpResponse:
     except DomainError as exc:
         put_errors(form, exc)
         context = _case_context(request, case, **{name: form})
-        return render(request, "priority/counter_case.html", context, status=_status_of(exc))
+        return render(request, "priority/counter_case.html", context, status=status_of(exc))
     messages.success(request, done)
     return redirect("counter-case", office.code, case.reference)
 
@@ -336,13 +336,13 @@ def enterprise_detail(request: HttpRequest, code: str, reference: str) -> HttpRe
     if request.method == "POST":
         form = EnterpriseDecisionForm(request.POST)
         if not _is_supervisor(request):
-            return _forbidden(request)
+            return forbidden(request)
         if not form.is_valid():
             status = 400
         elif not form.cleaned_data["confirmed"]:
             context = {
                 "office": office,
-                **_nav(office, NAV),
+                **nav(office, NAV),
                 "enterprise": enterprise,
                 "action": f"enterprise_{form.cleaned_data['decision']}",
                 "carry": [(key, form.cleaned_data[key]) for key in ("decision", "reason")],
@@ -359,7 +359,7 @@ def enterprise_detail(request: HttpRequest, code: str, reference: str) -> HttpRe
                 )
             except DomainError as exc:
                 put_errors(form, exc)
-                status = _status_of(exc)
+                status = status_of(exc)
             else:
                 messages.success(
                     request,
@@ -372,7 +372,7 @@ def enterprise_detail(request: HttpRequest, code: str, reference: str) -> HttpRe
     ]
     context = {
         "office": office,
-        **_nav(office, NAV),
+        **nav(office, NAV),
         "enterprise": enterprise,
         "contacts": contacts,
         "form": form,

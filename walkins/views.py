@@ -42,17 +42,17 @@ from walkins.models import PREFIXES, CounterShift, Ticket, TicketChannel, Ticket
 COUNTER_POLL_SECONDS = 5
 
 
-def _status_of(exc: DomainError) -> int:
+def status_of(exc: DomainError) -> int:
     if isinstance(exc, NotAllowed):
         return 403
     return 409 if isinstance(exc, Conflict) else 400
 
 
-def _forbidden(request: HttpRequest) -> HttpResponse:
+def forbidden(request: HttpRequest) -> HttpResponse:
     return render(request, "403.html", status=403)
 
 
-def _row_id(value: str | None) -> int | None:
+def row_id(value: str | None) -> int | None:
     """A row id from a query string, or None for anything that is not one."""
     text = str(value or "")
     if text.isascii() and text.isdigit() and len(text) <= 9 and int(text) > 0:
@@ -60,7 +60,7 @@ def _row_id(value: str | None) -> int | None:
     return None
 
 
-def _staff_office(request: HttpRequest, code: str) -> Office | None:
+def staff_office(request: HttpRequest, code: str) -> Office | None:
     """The office the path names (404 if none has the code), or None when the user is not on
     its staff (the caller answers 403)."""
     office = get_object_or_404(Office, code=code)
@@ -76,7 +76,7 @@ def _home_office(request: HttpRequest, shift: CounterShift | None = None) -> Off
     return core.staff_offices(request.user).order_by("position", "code").first()
 
 
-def _nav(office: Office | None, current: str) -> dict[str, Any]:
+def nav(office: Office | None, current: str) -> dict[str, Any]:
     return {"nav_office": office, "nav_current": current}
 
 
@@ -101,7 +101,7 @@ class TicketCard:
         return qr_svg(selectors.ticket_page_url(self.ticket.pk))
 
 
-def _card(ticket: Ticket) -> TicketCard:
+def ticket_card(ticket: Ticket) -> TicketCard:
     place = selectors.place_of(ticket)
     booking: Booking | None = ticket.booking if ticket.booking_id else None
     return TicketCard(
@@ -139,7 +139,7 @@ def _refusal(office: Office, code: str, exc: DomainError) -> Refusal:
             "time": at.strftime("%H:%M"),
             "number": earlier.number,
         }
-        return Refusal(message, "checked_in", earlier=_card(earlier))
+        return Refusal(message, "checked_in", earlier=ticket_card(earlier))
     return Refusal(exc.message, exc.code)
 
 
@@ -149,11 +149,11 @@ def _refusal(office: Office, code: str, exc: DomainError) -> Refusal:
 def check_in(request: HttpRequest, code: str) -> HttpResponse:
     """Check a booking in by its QR code (camera or handheld scanner), its reference, or the
     applicant's ID number; the `A` ticket is then shown, printable (`?ticket=<id>`)."""
-    office = _staff_office(request, code)
+    office = staff_office(request, code)
     if office is None:
-        return _forbidden(request)
+        return forbidden(request)
     form, lookup = CheckInForm(), IdLookupForm()
-    context: dict[str, Any] = {"office": office, **_nav(office, "check-in")}
+    context: dict[str, Any] = {"office": office, **nav(office, "check-in")}
     status = 200
     if request.method == "POST" and office.mode == Office.Mode.DUAL_TRACK:
         if "id_number" in request.POST:
@@ -180,17 +180,17 @@ def check_in(request: HttpRequest, code: str) -> HttpResponse:
                     done = services.ticket_check_in(code=entered, office=office, by=signed_in_user(request))
                 except DomainError as exc:
                     if isinstance(exc, NotAllowed):
-                        return _forbidden(request)
-                    status = _status_of(exc)
+                        return forbidden(request)
+                    status = status_of(exc)
                     context["refusal"] = _refusal(office, entered, exc)
                     context["entered"] = entered
                 else:
                     url = reverse("counter-check-in", args=[office.code])
                     return redirect(f"{url}?ticket={done.ticket.pk}")
-    elif (ticket_id := _row_id(request.GET.get("ticket"))) is not None:
+    elif (ticket_id := row_id(request.GET.get("ticket"))) is not None:
         ticket = selectors.ticket_at_office(office, ticket_id)
         if ticket is not None and ticket.booking_id:
-            context["checked_in"] = _card(ticket)
+            context["checked_in"] = ticket_card(ticket)
     context.update(form=form, lookup=lookup)
     return render(request, "walkins/check_in.html", context, status=status)
 
@@ -201,16 +201,16 @@ def booking_page(request: HttpRequest, code: str, reference: str) -> HttpRespons
     """A booking of the office as a clerk sees it (from the application it brought, or a
     check-in): who (masked), what and when, its state, its ticket and the applications
     accepted for that ticket."""
-    office = _staff_office(request, code)
+    office = staff_office(request, code)
     if office is None:
-        return _forbidden(request)
+        return forbidden(request)
     booking = selectors.booking_at_office(office, reference)
     if booking is None:
         raise Http404
     ticket = selectors.ticket_of_booking(booking)
     context = {
         "office": office,
-        **_nav(office, "check-in"),
+        **nav(office, "check-in"),
         "booking": booking,
         "masked_name": mask_name(booking.name),
         "masked_id_number": mask_id_number(booking.id_number),
@@ -235,11 +235,11 @@ def _ordered(services_: QuerySet[Service]) -> list[Service]:
 def triage_page(request: HttpRequest, code: str) -> HttpResponse:
     """Pick the walk-in's service and situation: the self-service machines when they can do
     it (walkins.triage), else a ticket in the chosen queue, printable (`?ticket=<id>`)."""
-    office = _staff_office(request, code)
+    office = staff_office(request, code)
     if office is None:
-        return _forbidden(request)
+        return forbidden(request)
     served = selectors.services_served(office)
-    context: dict[str, Any] = {"office": office, **_nav(office, "triage")}
+    context: dict[str, Any] = {"office": office, **nav(office, "triage")}
     status = 200
     if request.method == "POST":
         form = TriageForm(request.POST, services_=served)
@@ -261,20 +261,20 @@ def triage_page(request: HttpRequest, code: str) -> HttpResponse:
                     )
                 except DomainError as exc:
                     if isinstance(exc, NotAllowed):
-                        return _forbidden(request)
+                        return forbidden(request)
                     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-                    status = _status_of(exc)
+                    status = status_of(exc)
                 else:
                     url = reverse("counter-triage", args=[office.code])
                     why = f"&why={verdict.reason}" if asked and not form.cleaned_data["counter_anyway"] else ""
                     return redirect(f"{url}?ticket={ticket.pk}{why}")
     else:
-        preselected = _row_id(request.GET.get("service"))
+        preselected = row_id(request.GET.get("service"))
         form = TriageForm(services_=served, initial={"service": preselected} if preselected else None)
-        if (ticket_id := _row_id(request.GET.get("ticket"))) is not None:
+        if (ticket_id := row_id(request.GET.get("ticket"))) is not None:
             shown = selectors.ticket_at_office(office, ticket_id)
             if shown is not None:
-                context["issued"] = _card(shown)
+                context["issued"] = ticket_card(shown)
                 why = request.GET.get("why", "")
                 if why in triage.REASONS and why not in ("machine", "machine_group_tour"):
                     context["why"] = str(triage.REASONS[why])
@@ -395,7 +395,7 @@ def _workstation(shift: CounterShift) -> Workstation:
     return Workstation(
         shift=shift,
         current=current,
-        current_card=_card(current) if current is not None else None,
+        current_card=ticket_card(current) if current is not None else None,
         served=served,
         last=last,
         linked=linked,
@@ -416,7 +416,7 @@ def _workstation_context(shift: CounterShift) -> dict[str, Any]:
         "office": counter.office,
         "services_summary": _services_summary(counter, served),
         "poll_seconds": COUNTER_POLL_SECONDS,
-        **_nav(counter.office, "counter"),
+        **nav(counter.office, "counter"),
     }
 
 
@@ -439,13 +439,13 @@ def _counter_page(request: HttpRequest, *, status: int = 200, error: str = "") -
         return render(request, "walkins/counter.html", context, status=status)
     office, allowed = _chosen_office(request)
     if not allowed:
-        return _forbidden(request)
+        return forbidden(request)
     context = {
         "office": office,
         "offices": core.staff_offices(request.user).order_by("position", "code"),
         "rows": selectors.office_counters(office) if office is not None else [],
         "error": error,
-        **_nav(office, "counter"),
+        **nav(office, "counter"),
     }
     if office is not None:
         served = set(selectors.services_served(office).values_list("pk", flat=True))
@@ -461,7 +461,7 @@ def counter(request: HttpRequest) -> HttpResponse:
     if request.GET.get("office"):
         _office, allowed = _chosen_office(request)
         if not allowed:
-            return _forbidden(request)
+            return forbidden(request)
     return _counter_page(request)
 
 
@@ -577,6 +577,6 @@ def counter_act(request: HtmxHttpRequest) -> HttpResponse:
         ticket = _act(form, counter, request)
     except DomainError as exc:
         if isinstance(exc, NotAllowed) and not core.staff_offices(by).filter(pk=counter.office_id).exists():
-            return _forbidden(request)
-        return _answer(request, status=_status_of(exc), error=exc.message)
+            return forbidden(request)
+        return _answer(request, status=status_of(exc), error=exc.message)
     return _answer(request, notice=_notice(action, ticket, counter))
