@@ -48,10 +48,10 @@ from rest_framework.authtoken.models import Token
 from appointments import selectors as booking_selectors
 from appointments import services as booking_services
 from appointments.api import BookingByToken
-from appointments.models import Booking, BookingPolicy
+from appointments.models import Booking, BookingPolicy, Slot
 from bureau.models import Application, Counter, Office, Service
 from priority import selectors as priority_selectors
-from priority.models import Case, Enterprise, EvidenceFile
+from priority.models import Case, Enterprise, EvidenceFile, StudentSession
 from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, clerk, nine_to_ten, supervisor
 from walkins import selectors as walkin_selectors
 from walkins import services as walkin_services
@@ -183,6 +183,16 @@ EXPECTED: dict[str, dict[str, dict[str, Outcome]]] = {
     "v1:counter-no-show": {"POST": {**staff_api(200, other=403), "supervisor": 403}},
     "v1:counter-park": {"POST": {**staff_api(200, other=403), "supervisor": 403}},
     "v1:counter-transfer": {"POST": {**staff_api(200, other=403), "supervisor": 403}},
+    # API v1, priority channels: public grounds, filing (multipart only: a JSON body is a 400),
+    # enterprise registration and student bookings; a case read with its own X-Case-Token; a
+    # decision by the case's office (404 elsewhere); a green ticket at the caller's office.
+    "v1:emergency-grounds": {"GET": everyone(200)},
+    "v1:emergency-case-list": {"POST": everyone(400)},
+    "v1:emergency-case-detail": {"GET": token_only(200)},
+    "v1:case-decision": {"POST": staff_api(200, other=404)},
+    "v1:priority-ticket-list": {"POST": staff_api(201, other=403)},
+    "v1:enterprise-list": {"POST": everyone(201)},
+    "v1:student-booking-list": {"POST": everyone(201)},
     # public pages
     "home": {"GET": everyone(200)},
     "deadlines-page": {"GET": everyone(200)},
@@ -265,6 +275,12 @@ EXPECTED: dict[str, dict[str, dict[str, Outcome]]] = {
     # the emergency case form (an empty one is refused), and a case's private link
     "case-new": {"GET": everyone(200), "POST": everyone(400)},
     "case-page": {"GET": token_only(200), "POST": token_only(400)},  # POST: no document sent
+    # enterprises register (an empty form is refused); an enterprise's private link files
+    # requests only once approved (the world's is not yet: 403 to its holder)
+    "enterprise-register": {"GET": everyone(200), "POST": everyone(400)},
+    "enterprise-page": {"GET": token_only(200), "POST": token_only(403)},
+    # the student session page: anyone books a student place
+    "book-student": {"GET": everyone(200), "POST": everyone(Redirect("/book/manage/"))},
     # supervisors' dashboards
     "dashboard": {"GET": supervisor_page(200)},
     "office-day-today": {"GET": supervisor_page(200, other=404)},
@@ -318,6 +334,8 @@ TOKEN_URLS = {
     "booking-reschedule",
     "booking-ics",
     "case-page",  # a case's private link: the same rule, with the case's token
+    "v1:emergency-case-detail",  # X-Case-Token
+    "enterprise-page",  # an enterprise's private link
 }
 
 
@@ -424,6 +442,16 @@ def world(db: None, settings: SettingsWrapper, tmp_path: Path) -> Iterator[World
             "supervisor": supervisor(office),
             "supervisor_other": supervisor(other_office),
         }
+        session = StudentSession.objects.create(
+            name="学生专场",
+            first_day=date(2026, 12, 2),
+            last_day=date(2026, 12, 15),
+            places=2,
+            created_at=NOW,
+            created_by=users["supervisor"],
+        )
+        session.offices.set([office])
+        Slot.objects.update(student_quota=2)  # the session's places
         other_service = ServiceFactory.create(code="hk-macao-endorsement", document="hk_macao", business="endorsement")
         counter = Counter.objects.create(office=office, number=1)
         counter.services.set([service, other_service])
@@ -473,14 +501,14 @@ def world(db: None, settings: SettingsWrapper, tmp_path: Path) -> Iterator[World
 # What each request carries: path arguments, query string, body.
 
 
-CASE_URLS = {"case-page", "counter-case", "counter-case-file"}
+CASE_URLS = {"case-page", "counter-case", "counter-case-file", "v1:emergency-case-detail", "v1:case-decision"}
 
 
 def _reference(route: Route, world: World) -> str:
     """The reference a URL names: the case's, the enterprise's, the booking's or the application's."""
     if route.key in CASE_URLS:
         return world.case.reference
-    if route.key == "counter-enterprise":
+    if route.key in ("counter-enterprise", "enterprise-page"):
         return world.enterprise.reference
     if route.key in TOKEN_URLS or route.key == "counter-booking":
         return world.booking.reference
@@ -501,12 +529,23 @@ def _path_kwargs(route: Route, world: World, actor: str) -> dict[str, str]:
         "ticket_id": str(_first_ticket(world).pk),
         "signature": walkin_selectors.ticket_signature(_first_ticket(world).pk),
         "counter_id": str(world.counter.pk),
-        "token": {"applicant": world.link_token(own), "applicant_other": world.link_token(other)}.get(actor, "0" * 32),
+        "token": _link_tokens(route, world, own, other).get(actor, "0" * 32),
     }
     unknown = [name for name in route.kwargs if name not in values]
     if unknown:
         pytest.fail(f"{route.key}: no value for the path arguments {unknown}; add them to _path_kwargs")
     return {name: values[name] for name in route.kwargs}
+
+
+def _link_tokens(route: Route, world: World, own: Booking | Case, other: Booking | Case) -> dict[str, str]:
+    """The secret of each applicant's own private link (the other applicant's names another
+    booking, case or enterprise)."""
+    if route.key == "enterprise-page":
+        return {
+            "applicant": priority_selectors.enterprise_token(world.enterprise),
+            "applicant_other": priority_selectors.secret_token("enterprise", "ENT0000002"),
+        }
+    return {"applicant": world.link_token(own), "applicant_other": world.link_token(other)}
 
 
 def _first_ticket(world: World) -> Ticket:
@@ -549,6 +588,27 @@ BODY: dict[tuple[str, str], Callable[[World], dict[str, Any]]] = {
     ("v1:check-in", "POST"): lambda w: {"code": w.booking.reference},
     ("v1:ticket-list", "POST"): lambda w: {"service": w.service.code, "channel": "general"},
     ("v1:counter-transfer", "POST"): lambda w: {"service": w.other_service.code},
+    ("v1:case-decision", "POST"): lambda w: {"decision": "more", "reason": "请补充签证首页"},
+    # ID_NUMBERS[1]: born in 1949, of the green channel's age.
+    ("v1:priority-ticket-list", "POST"): lambda w: {
+        "service": w.service.code,
+        "channel": "green",
+        "id_number": ID_NUMBERS[1],
+    },
+    ("v1:enterprise-list", "POST"): lambda w: {
+        "office": w.office.code,
+        "name": "杭州某贸易有限公司",
+        "credit_code": "91110000600037341L",
+        "contacts": [{"name": "李四", "id_number": ID_NUMBERS[2], "phone": PHONE}],
+    },
+    ("v1:student-booking-list", "POST"): lambda w: {
+        "office": w.office.code,
+        "service": w.service.code,
+        "start": LATER_SLOT.isoformat(),
+        "school": "浙江大学",
+        "proof": "ZJU2026001",
+        "student": {"name": "李四", "id_number": ID_NUMBERS[2], "phone": PHONE},
+    },
     ("book-office", "POST"): lambda w: {
         "service": str(w.service.pk),
         "date": "2026-12-03",
@@ -559,6 +619,16 @@ BODY: dict[tuple[str, str], Callable[[World], dict[str, Any]]] = {
         "channel": "general",
     },
     ("booking-reschedule", "POST"): lambda w: {"start": LATER_SLOT.isoformat()},
+    ("book-student", "POST"): lambda w: {
+        "service": str(w.service.pk),
+        "date": "2026-12-03",
+        "start": LATER_SLOT.isoformat(),
+        "name": "李四",
+        "id_number": ID_NUMBERS[2],
+        "phone": PHONE,
+        "school": "浙江大学",
+        "proof": "ZJU2026001",
+    },
     ("application-accept", "POST"): lambda w: {
         "office": str(w.office.pk),
         "service": str(w.service.pk),
@@ -593,10 +663,12 @@ def _client(route: Route, world: World, actor: str) -> Client:
     headers: dict[str, str] = {}
     if user is not None:
         headers["authorization"] = f"Token {Token.objects.get_or_create(user=user)[0].key}"
+    own, other = (world.case, world.other_case) if route.key in CASE_URLS else (world.booking, world.other_booking)
+    header = "x-case-token" if route.key in CASE_URLS else "x-booking-token"
     if actor == "applicant":
-        headers["x-booking-token"] = world.token(world.booking)
+        headers[header] = world.link_token(own)
     elif actor == "applicant_other":
-        headers["x-booking-token"] = world.token(world.other_booking)
+        headers[header] = world.link_token(other)
     return Client(headers=headers)
 
 
