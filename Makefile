@@ -51,6 +51,7 @@ bench: $(BIN)/.installed
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bureau} \
 		REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/13} $(BIN)/python -W ignore -m tests.bench.queues
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bureau} $(BIN)/python -m tests.bench.estimate
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bureau} $(BIN)/python -W ignore -m tests.bench.priority
 
 messages: $(BIN)/.installed
 	$(BIN)/python manage.py makemessages --locale zh_Hans --ignore '.venv/*' --ignore 'tests/*' --no-obsolete
