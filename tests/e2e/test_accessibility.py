@@ -6,16 +6,21 @@ and the role to sign in as. A page added to the URL configuration that is neithe
 nor in NOT_PAGES fails test_every_page_is_checked, so it joins the list when it is made.
 Every page leaves a screenshot, /tmp/shots/a11y-<language>-<page>.png."""
 
+import io
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import date, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.test import Client
 from django.urls import URLPattern, get_resolver
 from django.utils import timezone
 from playwright.sync_api import Page
+from pypdf import PdfWriter
+from pytest_django.fixtures import SettingsWrapper
 from pytest_django.live_server_helper import LiveServer
 
 from appointments import selectors as booking_selectors
@@ -23,6 +28,9 @@ from appointments import services as booking_services
 from appointments.models import Slot, SlotTemplate
 from appointments.services import OFFICE_TZ
 from bureau.models import Counter, Office, OpeningSession, Service
+from priority import selectors as priority_selectors
+from priority import services as priority
+from priority.models import Case
 from tests.e2e.helpers import save_shot
 from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, clerk, staff, supervisor, walk_in_ticket
 from walkins import selectors as walkin_selectors
@@ -35,8 +43,9 @@ class Checked:
     path: str  # with {placeholders} from the world
     role: str | None = None  # None (anonymous), "clerk" or "supervisor"
     label: str = ""  # when one URL name is checked in more than one state
-    # Fields to fill (CSS selector, value) before pressing the form's main button: the page
-    # is then checked as it comes back, with its errors.
+    # Fields to fill (CSS selector, value with {placeholders}; a <select> gets the option of
+    # that value) before pressing the form's main button: the page is then checked as it
+    # comes back, with its errors (or as the result it leads to).
     fill: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -118,6 +127,102 @@ PAGES = [
     ),
     Checked("counter-triage", "/counter/XH/triage/", "clerk"),
     Checked("counter-triage", "/counter/XH/triage/?ticket={desk_ticket}", "clerk", label="counter-triage-ticket"),
+    # The priority channels: emergency cases, the enterprise window, student sessions.
+    Checked("case-new", "/emergency/"),
+    Checked("case-new", "/emergency/?ground=visa_expiry", label="case-new-ground"),
+    Checked(
+        "case-new",
+        "/emergency/?ground=visa_expiry",
+        label="case-new-errors",
+        fill=(("#id_id_number", "330106199001011234"), ("#id_phone", "123")),
+    ),
+    Checked("case-page", "/emergency/{case}/{case_token}/?new=1"),
+    Checked("case-page", "/emergency/{served_case}/{served_case_token}/", label="case-page-served"),
+    Checked("case-page", "/emergency/{case}/" + "0" * 32 + "/", label="case-page-not-found"),
+    Checked("enterprise-register", "/enterprise/"),
+    Checked(
+        "enterprise-register",
+        "/enterprise/",
+        label="enterprise-register-errors",
+        fill=(("#id_credit_code", "91110000600037341M"), ("#id_contacts-0-id_number", "330106199001011234")),
+    ),
+    Checked(
+        "enterprise-register",
+        "/enterprise/",
+        label="enterprise-registered",
+        fill=(
+            ("#id_name", "滨江某某软件有限公司"),
+            ("#id_credit_code", "91330100MA28XY123P"),
+            ("#id_office", "{office}"),
+            ("#id_contacts-0-name", "张三"),
+            ("#id_contacts-0-id_number", "33010619900101123X"),
+            ("#id_contacts-0-phone", "13812345678"),
+        ),
+    ),
+    Checked("enterprise-page", "/enterprise/{enterprise}/{enterprise_token}/"),
+    Checked(
+        "enterprise-page",
+        "/enterprise/{enterprise}/{enterprise_token}/",
+        label="enterprise-page-errors",
+        fill=(("#id_destination", "德国 法兰克福"),),
+    ),
+    Checked(
+        "enterprise-page",
+        "/enterprise/{pending_enterprise}/{pending_enterprise_token}/",
+        label="enterprise-page-pending",
+    ),
+    Checked("enterprise-page", "/enterprise/{enterprise}/" + "0" * 32 + "/", label="enterprise-page-not-found"),
+    Checked("book-student", "/book/XH/student/?service={service}&date={day}"),
+    Checked(
+        "book-student",
+        "/book/XH/student/?service={service}&date={day}",
+        label="book-student-errors",
+        fill=(("#id_id_number", "330106199001011234"), ("#id_phone", "123")),
+    ),
+    Checked("priority-desk", "/counter/XH/priority/", "clerk"),
+    Checked(
+        "priority-desk",
+        "/counter/XH/priority/",
+        "clerk",
+        label="priority-desk-green-refused",
+        fill=(("#id_green-service", "{service}"), ("#id_green-id_number", "33010619900101123X")),
+    ),
+    Checked("priority-desk", "/counter/XH/priority/", "supervisor", label="priority-desk-supervisor"),
+    Checked("counter-case-new", "/counter/XH/cases/new/?ground=visa_expiry", "clerk"),
+    Checked(
+        "counter-case-new",
+        "/counter/XH/cases/new/?ground=visa_expiry",
+        "clerk",
+        label="counter-case-new-errors",
+        fill=(("#id_id_number", "330106199001011234"),),
+    ),
+    Checked("counter-case", "/counter/XH/cases/{case}/", "clerk"),
+    Checked(
+        "counter-case",
+        "/counter/XH/cases/{case}/",
+        "clerk",
+        label="counter-case-confirm",
+        fill=(("#id_reason", "材料齐全"),),
+    ),
+    Checked(
+        "counter-case",
+        "/counter/XH/cases/{approved_case}/?service={service}&day={day}",
+        "clerk",
+        label="counter-case-approved-places",
+    ),
+    Checked("counter-case", "/counter/XH/cases/{served_case}/", "clerk", label="counter-case-served"),
+    Checked("counter-case", "/counter/XH/cases/{enterprise_case}/", "clerk", label="counter-case-enterprise"),
+    Checked("counter-enterprise", "/counter/XH/enterprises/{pending_enterprise}/", "supervisor"),
+    Checked(
+        "counter-enterprise",
+        "/counter/XH/enterprises/{pending_enterprise}/",
+        "supervisor",
+        label="counter-enterprise-confirm",
+        fill=(("#id_reason", "资料齐全"),),
+    ),
+    Checked(
+        "counter-enterprise", "/counter/XH/enterprises/{enterprise}/", "clerk", label="counter-enterprise-approved"
+    ),
     Checked("404", "/no-such-page/"),
 ]
 
@@ -136,14 +241,17 @@ NOT_PAGES = {
     "counter-act": "POST only: it answers with the counter page",
     "schema": "the OpenAPI schema (YAML)",
     "api-docs": "Swagger UI, a third-party page",
+    "counter-case-file": "a case's document, downloaded as an attachment (PDF, JPEG or PNG), not an HTML page",
 }
 LANGUAGES = ["zh-hans", "en"]
 
 
 @pytest.fixture
-def world(official_calendar: None, issuance_rules: None) -> dict[str, Any]:
+def world(official_calendar: None, issuance_rules: None, settings: SettingsWrapper, tmp_path: Path) -> dict[str, Any]:
     """A dual-track office XH with slots (student places on working days), a walk-in office,
-    a booking, an application, a clerk and a supervisor of XH."""
+    a booking, an application, a clerk and a supervisor of XH; its emergency cases (with a
+    PDF each, stored under tmp_path), enterprises and a student session."""
+    settings.EVIDENCE_ROOT = tmp_path / "evidence"
     office: Office = OfficeFactory.create(
         code="XH", mode=Office.Mode.DUAL_TRACK, name_zh="西湖出入境接待大厅", name_en="West Lake Exit-Entry Hall"
     )
@@ -183,15 +291,19 @@ def world(official_calendar: None, issuance_rules: None) -> dict[str, Any]:
     in_production = ApplicationFactory.create(
         office=office, service=service, accepted_on=today, due_on=today + timedelta(days=9), status="in_production"
     )
+    hall, desk = _hall(office, service), _counter_desk(office)
+    last_day = timezone.localtime(Slot.objects.latest("starts_at").starts_at, OFFICE_TZ).date()
     return {
+        "office": office.pk,
         "in_production": in_production.reference,
         "service": service.pk,
         "day": timezone.localtime(slot.starts_at, OFFICE_TZ).date().isoformat(),
         "reference": booking.reference,
         "token": booking_selectors.booking_token(booking.reference),
         "application": application.reference,
-        **_hall(office, service),
-        **_counter_desk(office),
+        **hall,
+        **desk,
+        **_priority(office, service, desk["users"], today, last_day),
     }
 
 
@@ -227,6 +339,69 @@ def _counter_desk(office: Office) -> dict[str, Any]:
     ticket = walk_in_ticket(office=office, service=endorsement, channel="green", by=desk)
     walkins.ticket_call_next(counter=window, by=desk)
     return {"users": {"clerk": desk, "supervisor": boss}, "desk_ticket": ticket.pk}
+
+
+def _visa() -> dict[str, UploadedFile]:
+    writer, out = PdfWriter(), io.BytesIO()
+    writer.add_blank_page(width=200, height=200)
+    writer.write(out)
+    return {"visa": SimpleUploadedFile("visa.pdf", out.getvalue(), content_type="application/pdf")}
+
+
+def _priority(office: Office, service: Service, users: dict[str, Any], today: date, last_day: date) -> dict[str, Any]:
+    """XH's priority channels: an emergency case to decide, one approved and one served
+    with its E ticket (each with its visa, a real PDF); an approved enterprise with a request
+    to decide and one awaiting approval; a student session over every slot."""
+    desk, boss = users["clerk"], users["supervisor"]
+
+    def filed() -> Case:
+        return priority.case_file(
+            office=office,
+            ground="visa_expiry",
+            trip_date=today + timedelta(days=10),
+            description="签证下周到期，需尽快出境",
+            name="王小晶",
+            id_number="33010619900101123X",
+            phone="13812345678",
+            files=_visa(),
+        )
+
+    case, approved, served = filed(), filed(), filed()
+    for each in (approved, served):
+        priority.case_decide(case=each, decision="approve", reason="", by=desk)
+    priority.case_issue_ticket(case=served, service=service, by=desk)
+    contact = {"name": "李四", "id_number": "33010619900101123X", "phone": "13912345678"}
+    enterprise = priority.enterprise_register(
+        office=office, name="杭州某某科技有限公司", credit_code="91110000600037341L", contacts=[contact]
+    )
+    priority.enterprise_decide(enterprise=enterprise, approve=True, reason="", by=boss)
+    pending = priority.enterprise_register(
+        office=office, name="西湖某某贸易有限公司", credit_code="91330106MA27XL0X1K", contacts=[contact]
+    )
+    request = priority.enterprise_request_file(
+        enterprise=enterprise,
+        contact_id=enterprise.contacts.get().pk,
+        destination="德国 法兰克福",
+        trip_date=today + timedelta(days=20),
+        return_date=today + timedelta(days=30),
+        purpose="参加法兰克福书展并签订合同",
+        files={"invitation_letter": _visa()["visa"]},
+    )
+    priority.student_session_open(
+        name="秋季开学", first_day=today, last_day=last_day, offices=[office], places=1, by=boss
+    )
+    return {
+        "case": case.reference,
+        "case_token": priority_selectors.case_token(case),
+        "approved_case": approved.reference,
+        "served_case": served.reference,
+        "served_case_token": priority_selectors.case_token(served),
+        "enterprise_case": request.reference,
+        "enterprise": enterprise.reference,
+        "enterprise_token": priority_selectors.enterprise_token(enterprise),
+        "pending_enterprise": pending.reference,
+        "pending_enterprise_token": priority_selectors.enterprise_token(pending),
+    }
 
 
 def _sign_in(page: Page, live_server: LiveServer, user: Any) -> None:
@@ -267,7 +442,11 @@ def test_no_accessibility_violations(live_server: LiveServer, page: Page, world:
         page.goto(live_server.url + checked.path.format(**world))
         if checked.fill:
             for selector, value in checked.fill:
-                page.locator(selector).fill(value)
+                field = page.locator(selector)
+                if field.evaluate("element => element.tagName") == "SELECT":
+                    field.select_option(value.format(**world))
+                else:
+                    field.fill(value.format(**world))
             with page.expect_navigation():
                 page.locator("main form button.primary").click()
         assert page.locator("html").get_attribute("lang") == language, checked.title
