@@ -4,9 +4,11 @@ booking_create / bookings_create_together, walkins' ticket_issue_for_priority), 
 locks and constraints still hold. Every decision on a case is a CaseEvent (who, when, what,
 why), written in the decision's transaction with the applicant's SMS (outbox)."""
 
+import re
 import secrets
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -24,6 +26,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from appointments import services as bookings
 from appointments.models import Booking, Channel
+from appointments.selectors import OFFICE_TZ
 from bureau import selectors as core
 from bureau import services as core_services
 from bureau.identity import IdNumberError, normalize_id_number
@@ -37,6 +40,9 @@ from walkins.models import Ticket, TicketChannel
 
 # How far ahead a trip may be for a case to be urgent at all.
 TRIP_HORIZON_DAYS = 366
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# Cases filed online a day with one mobile number (each sends it an SMS).
+CASES_PER_PHONE = 3
 MAX_CONTACTS = 5
 
 
@@ -45,7 +51,8 @@ class CaseInputError(DomainError):
 
 
 def _text(value: str, *, field: str, label: str, limit: int, errors: dict[str, str], required: bool = True) -> str:
-    value = (value or "").strip()
+    # Line breaks typed in a text box are spaces here (other control characters are refused).
+    value = LINE_BREAK.sub(" ", value or "").strip()
     if not value:
         if required:
             errors[field] = _("%(label)s is required.") % {"label": label}
@@ -105,19 +112,35 @@ def _checked_files(
     return checked
 
 
-def _store(case: Case, checked: list[tuple[str, uploads.CheckedFile, UploadedFile]], now: datetime) -> None:
+@contextmanager
+def _files_removed_unless_committed() -> Iterator[list[str]]:
+    """The stored names the block writes; if the block fails (its transaction rolled back),
+    the files go too, so no document is left on disk without its row."""
+    stored: list[str] = []
+    try:
+        yield stored
+    except BaseException:
+        for name in stored:
+            uploads.evidence_path(name).unlink(missing_ok=True)
+        raise
+
+
+def _store(case: Case, checked: list[tuple[str, uploads.CheckedFile, UploadedFile]], now: datetime) -> list[str]:
+    names = []
     for code, file, upload in checked:
+        names.append(uploads.evidence_save(checked=file, upload=upload))
         EvidenceFile.objects.create(
             case=case,
             public_id=secrets.token_hex(16),
             code=code,
-            stored_name=uploads.evidence_save(checked=file, upload=upload),
+            stored_name=names[-1],
             original_name=file.original_name,
             content_type=file.content_type,
             size=file.size,
             sha256=file.sha256,
             uploaded_at=now,
         )
+    return names
 
 
 def _event(case: Case, action: str, now: datetime, *, by: User | None, reason: str = "") -> None:
@@ -197,6 +220,18 @@ def case_file(
     )
 
 
+def _check_phone_allowance(phone: str, now: datetime) -> None:
+    """At most CASES_PER_PHONE a day filed online with one mobile number (each filing sends it
+    an SMS): counted in the database, so no cache decides and no address changes it."""
+    filed = Case.objects.filter(phone=phone, filed_by__isnull=True, created_at__gt=now - timedelta(days=1))
+    if filed.count() >= CASES_PER_PHONE:
+        raise NotAllowed(
+            _("At most %(n)d cases a day can be filed with one mobile number. Please come to the office.")
+            % {"n": CASES_PER_PHONE},
+            code="phone_allowance",
+        )
+
+
 def _case_create(
     *,
     kind: str,
@@ -207,7 +242,9 @@ def _case_create(
     by: User | None,
     now: datetime,
 ) -> Case:
-    with transaction.atomic():
+    if by is None:
+        _check_phone_allowance(person.phone, now)
+    with _files_removed_unless_committed() as stored, transaction.atomic():
         case = Case.objects.create(
             reference=new_reference(),
             kind=kind,
@@ -221,7 +258,7 @@ def _case_create(
             filed_by=by,
             **fields,
         )
-        _store(case, checked, now)
+        stored += _store(case, checked, now)
         _event(case, CaseEvent.Action.FILED, now, by=by)
         _notify_case(case, f"case:{case.pk}:filed")
     return case
@@ -235,13 +272,13 @@ def case_add_evidence(*, case: Case, files: Mapping[str, UploadedFile], now: dat
     checked = _checked_files(case.required_evidence, files, errors, all_needed=False)
     if errors:
         raise CaseInputError(next(iter(errors.values())), errors=errors)
-    with transaction.atomic():
+    with _files_removed_unless_committed() as stored, transaction.atomic():
         locked = Case.objects.select_for_update().get(pk=case.pk)
         if locked.status not in (Case.Status.SUBMITTED, Case.Status.MORE_REQUESTED):
             raise Conflict(_("This case has been decided; documents can no longer be added."), code="decided")
         Case.objects.filter(pk=case.pk).update(status=Case.Status.SUBMITTED, changed_at=now)
         locked.status = Case.Status.SUBMITTED
-        _store(locked, checked, now)
+        stored += _store(locked, checked, now)
         _event(locked, CaseEvent.Action.EVIDENCE_ADDED, now, by=None)
     case.refresh_from_db()
     return case
@@ -301,6 +338,8 @@ def _decision_outcome(case: Case, decision: str, by: User, *, supervisor: bool) 
             code="not_pending",
         )
     if decision == "approve":
+        if case.filed_by_id == by.pk:
+            raise NotAllowed(_("A second person must approve: you filed this case."))
         needs_supervisor = case.kind == Case.Kind.EMERGENCY and grounds.BY_CODE[case.ground].needs_supervisor
         return (Status.AWAITING_SUPERVISOR if needs_supervisor else Status.APPROVED), Action.APPROVED
     if decision == "reject":
@@ -313,9 +352,18 @@ def _locked_approved(case: Case, by: User) -> Case:
     locked = Case.objects.select_for_update().select_related("office").get(pk=case.pk)
     if locked.status != Case.Status.APPROVED:
         raise Conflict(_("Only an approved case is served this way."), code="not_approved")
+    if locked.booking_id is not None and Booking.objects.filter(pk=locked.booking_id, status__in=GONE).exists():
+        # The applicant cancelled the reserved place, missed it or came too late for it (or
+        # the day closed): the case may be served again; the history keeps its reference.
+        Case.objects.filter(pk=locked.pk).update(booking=None)
+        locked.booking_id = None
     if locked.ticket_id is not None or locked.booking_id is not None:
         raise Conflict(_("This case already has its ticket or booking."), code="already_served")
     return locked
+
+
+# A reserved place that no longer serves its case.
+GONE = (Booking.Status.CANCELLED, Booking.Status.OFFICE_CLOSED, Booking.Status.NO_SHOW, Booking.Status.LATE)
 
 
 CASE_TICKET: dict[str, str] = {
@@ -372,12 +420,13 @@ def evidence_opened(*, file: EvidenceFile, by: User) -> None:
 
 def application_accepted_expedite(*, application: Application, by: User, arrival: Mapping[str, str]) -> None:
     """Acceptance follower (registered in priority.apps, after walkins' which links the
-    ticket): an application accepted for the ticket of an approved, expedited case, or for
-    the booking made for it, is expedited and gets that deadline."""
+    ticket): an application of the case's own applicant (the same ID number), accepted for
+    the ticket of an approved, expedited case or for the booking made for it, is expedited
+    and gets that deadline. Someone else served at that counter visit is not."""
     tickets = Ticket.objects.filter(applications=application)
-    expedited = Case.objects.filter(status=Case.Status.APPROVED, expedited=True).filter(
-        Q(ticket__in=tickets) | Q(booking__ticket__in=tickets)
-    )
+    expedited = Case.objects.filter(
+        status=Case.Status.APPROVED, expedited=True, id_number=application.id_number
+    ).filter(Q(ticket__in=tickets) | Q(booking__ticket__in=tickets))
     if not application.expedited and expedited.exists():
         core_services.application_expedite(application=application)
 
@@ -624,6 +673,11 @@ def student_booking_create(
     school = _text(school, field="school", label=_("The school"), limit=100, errors=errors)
     proof = _text(proof, field="proof", label=_("The admission notice or student card number"), limit=40, errors=errors)
     people = [dict(student), *([dict(parent)] if parent else [])]
+    day = timezone.localtime(start, OFFICE_TZ).date()
+    if not selectors.student_sessions_on(office, day).exists():
+        errors["start"] = _("There is no student session at this office on %(day)s.") % {
+            "day": date_format(day, "DATE_FORMAT")
+        }
     if errors:  # named together with the people's own errors, all at once
         for index, person in enumerate(people):
             try:

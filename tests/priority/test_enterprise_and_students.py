@@ -524,7 +524,9 @@ def test_an_overlapping_session_is_refused_on_the_form_and_writes_nothing(
     client: Client, office: Office, session: StudentSession
 ) -> None:
     client.force_login(supervisor(office))
-    response = client.post("/admin/priority/studentsession/add/", session_form(office, places="5"))
+    response = client.post(
+        "/admin/priority/studentsession/add/", session_form(office, places="5"), headers={"accept-language": "en"}
+    )
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert "already covers some of these days" in errors["first_day"][0]

@@ -6,6 +6,7 @@ channel's age."""
 import io
 from datetime import date, time, timedelta
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -14,7 +15,7 @@ from pypdf import PdfWriter
 from pytest_django.fixtures import SettingsWrapper
 
 from appointments.models import BookingPolicy, Slot
-from appointments.services import SlotFull, slots_generate
+from appointments.services import SlotFull, booking_cancel, slots_generate
 from bureau import selectors as core
 from bureau.models import Application, Counter, Office, OpeningSession, OutboxMessage, Service
 from bureau.services import Conflict, DomainError, NotAllowed, application_accept
@@ -247,7 +248,7 @@ def test_an_approved_case_s_ticket_is_called_first_and_its_application_expedited
     office: Office, passport: Service, counter: Counter, desk, django_capture_on_commit_callbacks
 ) -> None:
     earlier = [walk_in_ticket(office=office, service=passport, channel="general", by=desk) for _ in range(3)]
-    case = file_case(office, "critical_illness", by=desk)
+    case = file_case(office, "critical_illness")
     services.case_decide(case=case, decision="approve", reason="", by=desk)
     ticket = services.case_issue_ticket(case=case, service=passport, by=desk)
     assert ticket.number == "E001" and ticket.issued_at > earlier[-1].issued_at
@@ -410,3 +411,86 @@ def test_a_bad_id_number_gets_no_green_ticket(office: Office, passport: Service,
     with pytest.raises(DomainError) as refused:
         services.green_ticket_issue(office=office, service=passport, id_number="330106195001011234", by=desk)
     assert refused.value.field == "id_number"
+
+
+# --- what an attacker tried (the review of this issue) -------------------------------------------
+
+
+def test_only_the_case_s_own_applicant_is_expedited_at_its_ticket(
+    office: Office, passport: Service, counter: Counter, desk
+) -> None:
+    case = file_case(office)
+    services.case_decide(case=case, decision="approve", reason="", by=desk)
+    ticket = services.case_issue_ticket(case=case, service=passport, by=desk)
+    walkins.counter_open(counter=counter, by=desk)
+    walkins.ticket_call_next(counter=counter, by=desk)
+
+    def accept(id_number: str) -> Application:
+        application = application_accept(
+            office=office,
+            service=passport,
+            applicant_name="王小晶",
+            id_number=id_number,
+            expedited=False,
+            by=desk,
+            arrival={"ticket": str(ticket.pk)},
+        )
+        return Application.objects.get(pk=application.pk)
+
+    assert accept("11010519491231002X").expedited is False  # someone else at the same visit
+    assert accept(ID_NUMBER).expedited is True
+
+
+def test_a_clerk_cannot_approve_a_case_they_filed(office: Office, desk) -> None:
+    case = file_case(office, by=desk)
+    with pytest.raises(NotAllowed):
+        services.case_decide(case=case, decision="approve", reason="", by=desk)
+    services.case_decide(case=case, decision="approve", reason="", by=clerk(office, username="clerk-2"))
+    case.refresh_from_db()
+    assert case.status == "approved"
+
+
+def test_one_mobile_number_files_at_most_three_cases_a_day_online(office: Office, desk) -> None:
+    for _ in range(services.CASES_PER_PHONE):
+        file_case(office)
+    with pytest.raises(NotAllowed) as refused:
+        file_case(office)
+    assert refused.value.code == "phone_allowance"
+    file_case(office, by=desk)  # at the counter, a clerk files it all the same
+    assert Case.objects.count() == services.CASES_PER_PHONE + 1
+    assert OutboxMessage.objects.count() == services.CASES_PER_PHONE + 1
+
+
+def test_a_failed_filing_leaves_no_document_on_disk(office: Office, settings: SettingsWrapper) -> None:
+    with (
+        mock.patch.object(services, "_notify_case", side_effect=RuntimeError("outbox down")),
+        pytest.raises(RuntimeError),
+    ):
+        file_case(office, "funeral_wedding")
+    assert Case.objects.count() == 0
+    assert not [path for path in Path(settings.EVIDENCE_ROOT).glob("**/*") if path.is_file()]
+
+
+def test_a_cancelled_reserved_place_lets_the_case_be_served_again(office: Office, passport: Service, desk) -> None:
+    nine_to_ten(office, passport, emergency_quota=1)
+    BookingPolicy.objects.get_or_create(pk=1, defaults={"hold_minutes": 0})
+    slots_generate(today=core.office_today())
+    slot = Slot.objects.filter(office=office).order_by("starts_at").first()
+    assert slot is not None
+    case = file_case(office)
+    services.case_decide(case=case, decision="approve", reason="", by=desk)
+    booking = services.case_book_place(case=case, service=passport, start=slot.starts_at, by=desk)
+    booking_cancel(booking=booking)
+    Counter.objects.create(office=office, number=1).services.set([passport])
+    assert services.case_issue_ticket(case=case, service=passport, by=desk).number == "E001"
+    assert list(case.events.values_list("action", "reason")) == [
+        ("filed", ""),
+        ("approved", ""),
+        ("booked", booking.reference),
+        ("ticket_issued", "E001"),
+    ]
+
+
+def test_line_breaks_in_a_description_are_spaces(office: Office) -> None:
+    case = file_case(office, description="母亲在悉尼\r\n病危\n需尽快出发")
+    assert case.description == "母亲在悉尼 病危 需尽快出发"
