@@ -210,7 +210,7 @@ class CaseCreate(PublicAPIView):
     # the API's parsers). A JSON body is parsed like any other, a body that cannot be parsed
     # refused as anywhere, then refused as a whole with a 400 in the error shape. A form body
     # is read like multipart without files: its documents are named as missing.
-    domain_errors = {"POST": (413, 429)}  # a file or the request too large; too many attempts
+    domain_errors = {"POST": (403, 409, 413, 429)}  # phone allowance; checks busy; too large; too many
 
     @extend_schema(request={"multipart/form-data": CaseInput}, responses={201: NewCaseSerializer})
     def post(self, request: Request) -> Response:

@@ -103,7 +103,7 @@ def _checked_files(
         try:
             file = uploads.evidence_checked(field=item.code, upload=upload, label=str(item.name))
             checked.append((item.code, file, upload))
-        except uploads.FileTooLarge:
+        except (uploads.FileTooLarge, uploads.ChecksBusy):
             raise
         except DomainError as exc:
             errors[item.code] = exc.message

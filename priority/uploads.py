@@ -19,6 +19,7 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
-from bureau.services import DomainError, PayloadTooLarge
+from bureau.services import Conflict, DomainError, PayloadTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +106,32 @@ def _verdict(path: Path) -> dict[str, str]:
     return {"error": "malformed"}
 
 
+class ChecksBusy(Conflict):
+    code = "checks_busy"
+
+    def __init__(self) -> None:
+        super().__init__(
+            _("Many documents are being checked right now. Please send them again in a minute; nothing was saved.")
+        )
+
+
+# The checks a process runs at once: a burst of uploads (each check is a child process that
+# may use its whole CPU limit) cannot take every CPU from the other requests, nor make a
+# real document miss its time limit because too many were read together.
+_CHECKS = threading.BoundedSemaphore(settings.EVIDENCE_CHECKS_AT_ONCE)
+
+
+def _checked_in_turn(path: Path) -> dict[str, str]:
+    """The verdict on a file, once one of the process's check places is free; ChecksBusy if
+    none frees within the check's own time limit."""
+    if not _CHECKS.acquire(timeout=settings.EVIDENCE_CHECK_SECONDS):
+        raise ChecksBusy
+    try:
+        return _verdict(path)
+    finally:
+        _CHECKS.release()
+
+
 def evidence_checked(*, field: str, upload: UploadedFile, label: str = "") -> CheckedFile:
     """Check that an upload is a non-empty PDF, JPEG or PNG within settings.EVIDENCE_MAX_BYTES,
     by content (a child process reads it; see the module's docstring). Copies the upload to a
@@ -133,7 +160,7 @@ def evidence_checked(*, field: str, upload: UploadedFile, label: str = "") -> Ch
                 copy.write(chunk)
         if size == 0:
             raise DomainError(empty, field=field, code="file_empty")
-        verdict = _verdict(path)
+        verdict = _checked_in_turn(path)
     finally:
         path.unlink(missing_ok=True)
     kind = verdict.get("kind")

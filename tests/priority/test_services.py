@@ -4,6 +4,7 @@ application, E tickets called first, the reserved places, credit codes, the gree
 channel's age."""
 
 import io
+import threading
 from datetime import date, time, timedelta
 from pathlib import Path
 from unittest import mock
@@ -19,7 +20,7 @@ from appointments.services import SlotFull, booking_cancel, slots_generate
 from bureau import selectors as core
 from bureau.models import Application, Counter, Office, OpeningSession, OutboxMessage, Service
 from bureau.services import Conflict, DomainError, NotAllowed, application_accept
-from priority import grounds, services
+from priority import grounds, services, uploads
 from priority.models import Case, CaseEvent, Enterprise, EvidenceFile, GreenChannel
 from tests.factories import OfficeFactory, ServiceFactory, clerk, nine_to_ten, staff, supervisor, walk_in_ticket
 from walkins import services as walkins
@@ -494,3 +495,23 @@ def test_a_cancelled_reserved_place_lets_the_case_be_served_again(office: Office
 def test_line_breaks_in_a_description_are_spaces(office: Office) -> None:
     case = file_case(office, description="母亲在悉尼\r\n病危\n需尽快出发")
     assert case.description == "母亲在悉尼 病危 需尽快出发"
+
+
+def test_documents_wait_their_turn_and_a_busy_check_saves_nothing(
+    office: Office, settings: SettingsWrapper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst of uploads cannot run more checks at once than the process allows; one that
+    finds no place within the time limit is told to send again (not that its file is
+    damaged), and nothing is written."""
+    places = threading.BoundedSemaphore(1)
+    monkeypatch.setattr(uploads, "_CHECKS", places)
+    settings.EVIDENCE_CHECK_SECONDS = 0.3
+    places.acquire()
+    try:
+        with pytest.raises(uploads.ChecksBusy):
+            file_case(office, "visa_expiry")
+    finally:
+        places.release()
+    assert (Case.objects.count(), OutboxMessage.objects.count()) == (0, 0)
+    settings.EVIDENCE_CHECK_SECONDS = 10
+    assert file_case(office, "visa_expiry").evidence.count() == 1
