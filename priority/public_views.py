@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from appointments import selectors as booking_selectors
+from appointments import services as bookings
 from bureau import selectors as core
 from bureau.access import with_retry_after
 from bureau.models import Office
@@ -44,6 +45,19 @@ def _refusal_status(exc: DomainError) -> int:
     if isinstance(exc, NotAllowed):
         return 403
     return 409 if isinstance(exc, Conflict) else 400
+
+
+def _add_person_errors(form: CaseForm) -> None:
+    """On a form that failed anyway, also the service's verdict on the applicant's fields
+    that passed (a mobile number that is no mobile number), so that every bad field is named
+    at once, as the booking page does."""
+    fields = ("name", "id_number", "phone")
+    try:
+        bookings.applicant_validated(**{name: str(form.cleaned_data.get(name) or "") for name in fields})
+    except bookings.BookingInputError as exc:
+        for field, message in exc.errors.items():
+            if field in form.cleaned_data and field not in form.errors:
+                form.add_error(field, message)
 
 
 def case_form_page(
@@ -78,6 +92,7 @@ def case_form_page(
             messages.error(request, _("Too many attempts from this device. Please wait %(s)d seconds.") % {"s": wait})
         elif not form.is_valid():
             status = 400
+            _add_person_errors(form)
         else:
             data = form.cleaned_data
             try:
@@ -93,9 +108,7 @@ def case_form_page(
                     by=by,
                 )
             except DomainError as exc:
-                status = _refusal_status(exc)
-                if status == 403:
-                    return render(request, "403.html", status=403)
+                status = _refusal_status(exc)  # 403: the mobile number's allowance for the day
                 put_errors(form, exc)
             else:
                 if office is not None:

@@ -98,7 +98,7 @@ def _checked_files(
         upload = files.get(item.code)
         if upload is None:
             if all_needed:
-                errors[item.code] = _("Upload the %(document)s.") % {"document": item.name}
+                errors[item.code] = _("Upload this document: %(document)s.") % {"document": item.name}
             continue
         try:
             file = uploads.evidence_checked(field=item.code, upload=upload, label=str(item.name))

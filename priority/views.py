@@ -44,6 +44,7 @@ from walkins.models import Ticket
 from walkins.views import forbidden, nav, row_id, staff_office, status_of, ticket_card
 
 NAV = "priority"
+TICKET_IDS = "ticket_%s"
 
 
 def _is_supervisor(request: HttpRequest) -> bool:
@@ -178,7 +179,8 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
         or (case.status == Case.Status.AWAITING_SUPERVISOR and supervisor),
         "approved_open": approved_open,
         "decision": DecisionForm(initial={"current": case.status}),
-        "ticket_form": CaseTicketForm(services_=walkin_selectors.services_served(office)),
+        # Its own ids: the reserved-place search on the same page has a service field too.
+        "ticket_form": CaseTicketForm(services_=walkin_selectors.services_served(office), auto_id=TICKET_IDS),
         "bookable": bookable,
         "search": search,
         "places": _places(case, search) if bookable else None,
@@ -247,7 +249,7 @@ def _serve(request: HttpRequest, case: Case, action: str) -> HttpResponse:
     office = case.office
     form: CaseTicketForm | PlaceForm
     if action == "ticket":
-        form = CaseTicketForm(request.POST, services_=walkin_selectors.services_served(office))
+        form = CaseTicketForm(request.POST, services_=walkin_selectors.services_served(office), auto_id=TICKET_IDS)
         name = "ticket_form"
     else:
         form = PlaceForm(request.POST, services_=office_services(office))

@@ -105,7 +105,7 @@ def test_case_filed_with_every_document_goes_to_its_page(office: Office, evidenc
 @pytest.mark.parametrize(
     ("field", "upload", "message"),
     [
-        ("kinship_proof", None, "Upload the Proof of kinship"),
+        ("kinship_proof", None, "Upload this document: Proof of kinship"),
         ("event_notice", SimpleUploadedFile("x.pdf", b"not a pdf at all", "application/pdf"), "is not a PDF"),
         ("event_notice", SimpleUploadedFile("x.pdf", b"", "application/pdf"), "is empty"),
     ],
@@ -178,6 +178,23 @@ def test_case_bad_value_is_400_with_the_fields_error(
     assert field_errors(response.content.decode(), field), field
     assert Case.objects.count() == 0
     assert stored_files(evidence_root) == []
+
+
+def test_case_form_names_every_bad_field_at_once(office: Office) -> None:
+    response = Client().post("/emergency/", case_form(office, trip_date="", phone="123"), headers=EN)
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert field_errors(page, "trip_date") and field_errors(page, "phone")
+    assert Case.objects.count() == 0
+
+
+def test_one_mobile_number_files_three_cases_a_day(office: Office) -> None:
+    for _ in range(3):
+        assert Client().post("/emergency/", case_form(office)).status_code == 302
+    refused = Client().post("/emergency/", case_form(office), headers=EN)
+    assert refused.status_code == 403
+    assert "At most 3 cases a day can be filed with one mobile number" in refused.content.decode()
+    assert Case.objects.count() == 3
 
 
 def test_case_unknown_ground_is_400_on_the_ground(office: Office) -> None:
