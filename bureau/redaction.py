@@ -14,9 +14,7 @@ from gunicorn.glogging import Logger
 # /book/manage/<reference>/<token>/..., and the same for an emergency case's and an
 # enterprise's private link: the reference stays (staff look them up by it). Any case and
 # doubled slashes: the token is the same secret in a link mistyped that way.
-MANAGE_LINK_SECRET = re.compile(
-    r"(/(?:book/+manage|emergency|enterprise)/+[^/\s?#]+/+)[^/\s?#\"]+", re.IGNORECASE
-)
+MANAGE_LINK_SECRET = re.compile(r"(/(?:book/+manage|emergency|enterprise)/+[^/\s?#]+/+)[^/\s?#\"]+", re.IGNORECASE)
 # ?id_number=..., &phone__exact=..., booking__id_number__in=..., and the same inside another
 # parameter's value (the admin's ?_changelist_filters=id_number%3D...).
 PERSONAL_QUERY_VALUE = re.compile(r"((?:^|[?&;=\s])[\w.]*(?:id_number|phone)(?:__\w+)?=)[^&;#\s\"]*")
