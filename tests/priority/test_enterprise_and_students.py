@@ -661,6 +661,6 @@ def test_a_pair_and_a_single_student_racing_for_the_last_two_places_never_overse
         assert slot.student_booked == active == (3 if outcomes["pair"] else 2)
         assert slot.student_booked <= slot.student_quota == 3
     pairs = StudentProof.objects.exclude(parent_booking=None).select_related("booking", "parent_booking")
-    assert all(p.booking.slot_id == p.parent_booking.slot_id for p in pairs)
+    assert all(p.parent_booking is not None and p.booking.slot_id == p.parent_booking.slot_id for p in pairs)
     # Both or neither: every booking of the race belongs to a proof, and a pair is two bookings.
     assert Booking.objects.count() == StudentProof.objects.count() + pairs.count()
