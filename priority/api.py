@@ -282,6 +282,8 @@ class CaseDecision(StaffAPIView):
             _refused(data)
         user = signed_in_user(request)
         case = selectors.case_for_staff(user, reference)
+        if case is None and selectors.case_elsewhere(user, reference):
+            raise exceptions.PermissionDenied(_("You are not on the staff of this case's office."))
         if case is None:
             raise exceptions.NotFound(_("No case of your offices has this reference."))
         case = services.case_decide(case=case, by=user, **data.validated_data)

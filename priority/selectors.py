@@ -69,6 +69,16 @@ def case_for_staff(user: User | AnonymousUser, reference: str) -> Case | None:
     )
 
 
+def case_elsewhere(user: User | AnonymousUser, reference: str) -> bool:
+    """Whether the reference is a case of an office the user is not on the staff of: the
+    desk says so (403) rather than that it does not exist."""
+    return (
+        Case.objects.filter(reference="".join((reference or "").split()).upper()[:16])
+        .exclude(office__in=core.staff_offices(user))
+        .exists()
+    )
+
+
 def evidence_for_staff(user: User | AnonymousUser, case: Case, public_id: str) -> EvidenceFile | None:
     if not core.is_desk_staff(user) or not core.staff_offices(user).filter(pk=case.office_id).exists():
         return None

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -119,9 +120,11 @@ def case_new_at_counter(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _staff_case(request: HttpRequest, code: str, reference: str) -> Case:
-    """The case of one of the user's offices, at the office the path names; else a 404 that
-    says nothing of whether it exists."""
+    """The case of one of the user's offices, at the office the path names; a case of another
+    office is a 403 (the case's own staff only), anything else a 404."""
     case = selectors.case_for_staff(request.user, reference)
+    if case is None and selectors.case_elsewhere(request.user, reference):
+        raise PermissionDenied
     if case is None or case.office.code != code:
         raise Http404
     return case

@@ -189,7 +189,7 @@ EXPECTED: dict[str, dict[str, dict[str, Outcome]]] = {
     "v1:emergency-grounds": {"GET": everyone(200)},
     "v1:emergency-case-list": {"POST": everyone(400)},
     "v1:emergency-case-detail": {"GET": token_only(200)},
-    "v1:case-decision": {"POST": staff_api(200, other=404)},
+    "v1:case-decision": {"POST": staff_api(200, other=403)},
     "v1:priority-ticket-list": {"POST": staff_api(201, other=403)},
     "v1:enterprise-list": {"POST": everyone(201)},
     "v1:student-booking-list": {"POST": everyone(201)},
@@ -259,18 +259,19 @@ EXPECTED: dict[str, dict[str, dict[str, Outcome]]] = {
         "POST": staff_page(Redirect("/counter/XH/triage/?ticket="), other=403),
     },
     # The priority desk and its pages (priority.views): the world's emergency case (with one
-    # document) and enterprise registration are the office's. A case, a document or an
-    # enterprise is looked up through the caller's offices (404 to other offices' staff); the
-    # desk and filing a case at the counter name the office as the place of action (403).
+    # document) and enterprise registration are the office's. A case or its document is its
+    # office's staff's only (403 to other offices' staff); an enterprise is looked up through
+    # the caller's offices (404 elsewhere); the desk and filing a case at the counter name the
+    # office as the place of action (403).
     # POSTs without a form are refused by the form (400); a case's decision asks for more
     # documents; an enterprise's approval is first confirmed (200), by a supervisor only.
     "priority-desk": {"GET": staff_page(200, other=403), "POST": staff_page(400, other=403)},
     "counter-case-new": {"GET": staff_page(200, other=403), "POST": staff_page(400, other=403)},
     "counter-case": {
-        "GET": staff_page(200, other=404),
-        "POST": staff_page(Redirect("/counter/XH/cases/CASE000001/"), other=404),
+        "GET": staff_page(200, other=403),
+        "POST": staff_page(Redirect("/counter/XH/cases/CASE000001/"), other=403),
     },
-    "counter-case-file": {"GET": staff_page(200, other=404)},
+    "counter-case-file": {"GET": staff_page(200, other=403)},
     "counter-enterprise": {"GET": staff_page(200, other=404), "POST": {**staff_page(200, other=404), "clerk": 403}},
     # the emergency case form (an empty one is refused), and a case's private link
     "case-new": {"GET": everyone(200), "POST": everyone(400)},

@@ -519,8 +519,8 @@ def test_bad_decisions_are_400_naming_the_field(office: Office, office_clerk: Us
 
 def test_other_staff_cannot_decide(office: Office, other_office: Office, office_clerk: User) -> None:
     case = filed(office)
-    assert error(decide(clerk(other_office), case, decision="approve"), 404)["code"] == "not_found"
-    assert error(decide(supervisor(other_office), case, decision="approve"), 404)["code"] == "not_found"
+    assert error(decide(clerk(other_office), case, decision="approve"), 403)["code"] == "permission_denied"
+    assert error(decide(supervisor(other_office), case, decision="approve"), 403)["code"] == "permission_denied"
     assert error(decide(staff("kiosk", office, username="kiosk-xh"), case, decision="approve"), 403)
     assert error(decide(None, case, decision="approve"), 401)["code"] == "not_authenticated"
     assert Case.objects.get().status == "submitted"
