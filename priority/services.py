@@ -50,9 +50,20 @@ class CaseInputError(DomainError):
     """Bad case input, with a message for every field at fault."""
 
 
-def _text(value: str, *, field: str, label: str, limit: int, errors: dict[str, str], required: bool = True) -> str:
-    # Line breaks typed in a text box are spaces here (other control characters are refused).
-    value = LINE_BREAK.sub(" ", value or "").strip()
+def _text(
+    value: str,
+    *,
+    field: str,
+    label: str,
+    limit: int,
+    errors: dict[str, str],
+    required: bool = True,
+    box: bool = False,
+) -> str:
+    """The text stripped, or its error in `errors`. In a text box (`box`), line breaks are
+    spaces (the text goes into one-line SMS and lists); anywhere else they are refused with
+    every other control character."""
+    value = (LINE_BREAK.sub(" ", value or "") if box else (value or "")).strip()
     if not value:
         if required:
             errors[field] = _("%(label)s is required.") % {"label": label}
@@ -204,7 +215,7 @@ def case_file(
     if chosen is None:
         errors["ground"] = _("Choose one of the grounds.")
     _trip_date(trip_date, "trip_date", errors)
-    text = _text(description, field="description", label=_("The description"), limit=1000, errors=errors)
+    text = _text(description, field="description", label=_("The description"), limit=1000, errors=errors, box=True)
     person = _person(name, id_number, phone, errors)
     checked = _checked_files(chosen.evidence if chosen else (), files, errors, all_needed=True)
     if errors or chosen is None or trip_date is None:
@@ -301,7 +312,15 @@ def case_decide(
     errors: dict[str, str] = {}
     if decision not in DECISIONS:
         errors["decision"] = _("Choose approve, reject or ask for more documents.")
-    why = _text(reason, field="reason", label=_("The reason"), limit=300, errors=errors, required=decision != "approve")
+    why = _text(
+        reason,
+        field="reason",
+        label=_("The reason"),
+        limit=300,
+        errors=errors,
+        required=decision != "approve",
+        box=True,
+    )
     if errors:
         raise CaseInputError(next(iter(errors.values())), errors=errors)
     supervisor = core.staff_role(by) == StaffMember.Role.SUPERVISOR
@@ -504,7 +523,7 @@ def enterprise_decide(
         raise NotAllowed(_("A supervisor approves enterprise registrations."))
     _check_desk_staff_of(by, enterprise.office)
     errors: dict[str, str] = {}
-    why = _text(reason, field="reason", label=_("The reason"), limit=300, errors=errors, required=not approve)
+    why = _text(reason, field="reason", label=_("The reason"), limit=300, errors=errors, required=not approve, box=True)
     if errors:
         raise CaseInputError(next(iter(errors.values())), errors=errors)
     status = Enterprise.Status.APPROVED if approve else Enterprise.Status.REJECTED
@@ -556,7 +575,7 @@ def enterprise_request_file(
     _trip_date(trip_date, "trip_date", errors)
     if return_date is not None and trip_date is not None:
         _trip_date(return_date, "return_date", errors, after=trip_date)
-    text = _text(purpose, field="purpose", label=_("The business purpose"), limit=1000, errors=errors)
+    text = _text(purpose, field="purpose", label=_("The business purpose"), limit=1000, errors=errors, box=True)
     checked = _checked_files(grounds.ENTERPRISE_EVIDENCE, files, errors, all_needed=True)
     if errors or contact is None:
         raise CaseInputError(next(iter(errors.values()), ""), errors=errors)

@@ -31,6 +31,7 @@ from appointments import services as booking_services
 from appointments.models import Booking, BookingPolicy, Slot
 from bureau.middleware import readable_charsets_only
 from bureau.models import Application, Counter, Office, Service
+from priority.models import StudentSession
 from tests.factories import ApplicationFactory, OfficeFactory, ServiceFactory, clerk, nine_to_ten, supervisor
 from walkins import services as walkin_services
 
@@ -75,7 +76,6 @@ def world(db: None) -> Iterator[World]:
         nine_to_ten(office, service)
         BookingPolicy.objects.get_or_create(pk=1, defaults={"hold_minutes": 30})
         booking_services.slots_generate(today=TODAY)
-        Slot.objects.update(student_quota=1)  # a student session's places (priority)
         booking = booking_services.booking_create(
             office=office, service=service, start=SLOT, name="王小晶", id_number=ID_NUMBERS[0], phone=PHONE, now=NOW
         )
@@ -88,6 +88,12 @@ def world(db: None) -> Iterator[World]:
         for _ in range(2):
             walkin_services.ticket_issue(office=office, service=service, channel="general", by=office_clerk)
         walkin_services.ticket_call_next(counter=counter, by=office_clerk)
+        boss = supervisor(office)
+        session = StudentSession.objects.create(
+            name="学生专场", first_day=TODAY, last_day=date(2026, 12, 31), places=1, created_at=NOW, created_by=boss
+        )
+        session.offices.set([office])
+        Slot.objects.update(student_quota=1)  # the session's places
         yield World(
             office=office,
             service=service,
@@ -96,7 +102,7 @@ def world(db: None) -> Iterator[World]:
             booking=booking,
             application=ApplicationFactory.create(office=office, service=service, reference="APP0000001"),
             clerk=office_clerk,
-            supervisor=supervisor(office),
+            supervisor=boss,
         )
 
 

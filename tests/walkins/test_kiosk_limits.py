@@ -34,6 +34,12 @@ PUBLIC = {
     "booking-list",
     "booking-detail",
     "booking-reschedule",
+    # the priority channels' public endpoints (a case is read with its own token)
+    "emergency-grounds",
+    "emergency-case-list",
+    "emergency-case-detail",
+    "enterprise-list",
+    "student-booking-list",
 }
 METHODS = ("get", "post", "delete")
 
@@ -54,9 +60,9 @@ def path_of(name: str, counter_id: int, reference: str) -> str:
     kwargs: dict[str, Any] = {}
     if "counter" in name and name != "office-counters":
         kwargs["counter_id"] = counter_id
-    elif name == "application-detail":
+    elif name in ("application-detail", "case-decision"):
         kwargs["reference"] = reference
-    elif name.startswith(("ticket", "check-in", "office-")):
+    elif name.startswith(("ticket", "check-in", "office-", "priority-")):
         kwargs["code"] = "XH"
     return reverse(f"v1:{name}", kwargs=kwargs)
 
