@@ -77,9 +77,8 @@ def fill_applicant(page: Page, id_number: str) -> None:
     page.locator("#id_name").fill("王小晶")
     page.locator("#id_id_number").fill(id_number)
     page.locator("#id_phone").fill(MOBILE)
-    # The slots have no student places, so no session is offered to choose: general it is.
-    expect(page.locator("input[name=channel][type=radio]")).to_have_count(0)
-    expect(page.locator("input[name=channel]")).to_have_value("general")
+    # The general page books general places: no session to choose (students have their own page).
+    expect(page.locator("input[name=channel]")).to_have_count(0)
 
 
 def hours(start: datetime, end: datetime) -> str:

@@ -193,7 +193,8 @@ def test_a_booking_and_two_walk_ins_are_called_at_two_windows_while_the_board_an
     desk5.goto(f"{url}/counter/XH/triage/")
     shown_in(desk5, language)
     desk5.locator(f'input[name="service"][value="{hall["passport"].pk}"]').check()
-    expect(desk5.locator('input[name="channel"][value="general"]')).to_be_checked()
+    expect(desk5.locator('input[name="channel"]')).to_have_count(0)  # triage issues B tickets only
+    expect(desk5.locator("#priority-desk-link a")).to_have_attribute("href", "/counter/XH/priority/")
     expect(desk5.locator("[data-situation]")).to_be_hidden()  # a passport asks no situation
     desk5.locator("#triage-submit").click()
     expect(desk5.locator("#issued-title")).to_contain_text(tr(language, "Ticket %(number)s issued", number="B001"))
