@@ -116,7 +116,8 @@ def file_case(office: Office, ground: str = "visa_expiry", **change: object) -> 
     """A case filed online with every document its ground needs (PDFs)."""
     from priority import grounds
 
-    files = {item.code: pdf(f"{item.code}.pdf") for item in grounds.BY_CODE[ground].evidence}
+    required = grounds.BY_CODE[ground].evidence if ground in grounds.BY_CODE else ()
+    files = {item.code: pdf(f"{item.code}.pdf") for item in required}
     values: dict[str, object] = {
         "office": office,
         "ground": ground,

@@ -2,7 +2,6 @@
 decisions, priority tickets, enterprise registration and student bookings, with every bad
 input named, nothing half written and no full ID number or mobile number in any answer."""
 
-import io
 import json
 from collections.abc import Iterator
 from datetime import date, datetime, time
@@ -17,8 +16,6 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import translation
-from PIL import Image
-from pypdf import PdfWriter
 from pytest_django.fixtures import SettingsWrapper
 from rest_framework.authtoken.models import Token
 
@@ -29,6 +26,7 @@ from priority import grounds, selectors, services
 from priority.models import Case, Enterprise, EnterpriseContact, EvidenceFile, StudentProof
 from tests.factories import OfficeFactory, ServiceFactory, clerk, staff, supervisor
 from tests.hostile.conftest import wsgi_call
+from tests.priority.conftest import PDF, PNG
 from walkins.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -43,24 +41,6 @@ PARENT_ID_NUMBER = "440300198511105416"
 PHONE = "13812345678"
 CREDIT_CODE = "91110000600037341L"
 CREDIT_CODE_WITH_LETTERS = "91330106MA27XL0X1K"
-
-
-def _pdf() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
-def _png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (32, 24), (200, 30, 30)).save(out, format="PNG")
-    return out.getvalue()
-
-
-PDF = _pdf()
-PNG = _png()
 
 
 def upload(name: str, content: bytes, content_type: str = "application/pdf") -> SimpleUploadedFile:

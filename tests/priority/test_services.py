@@ -3,95 +3,41 @@ decisions and their audit, who may decide, the expedited deadline that reaches t
 application, E tickets called first, the reserved places, credit codes, the green
 channel's age."""
 
-import io
 import threading
-from datetime import date, time, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from unittest import mock
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
-from pypdf import PdfWriter
 from pytest_django.fixtures import SettingsWrapper
 
 from appointments.models import BookingPolicy, Slot
 from appointments.services import SlotFull, booking_cancel, slots_generate
 from bureau import selectors as core
-from bureau.models import Application, Counter, Office, OpeningSession, OutboxMessage, Service
+from bureau.models import Application, Counter, Office, OutboxMessage, Service
 from bureau.services import Conflict, DomainError, NotAllowed, application_accept
 from priority import grounds, services, uploads
 from priority.models import Case, CaseEvent, Enterprise, EvidenceFile, GreenChannel
-from tests.factories import OfficeFactory, ServiceFactory, clerk, nine_to_ten, staff, supervisor, walk_in_ticket
+from tests.factories import OfficeFactory, clerk, nine_to_ten, staff, supervisor, walk_in_ticket
+from tests.priority.conftest import ID_NUMBER, PDF, PNG, file_case
 from walkins import services as walkins
 
-ID_NUMBER = "33010619900101123X"
+pytestmark = pytest.mark.usefixtures("evidence_root")
 
 
-def pdf() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=200, height=200)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+def upload(name: str = "x.pdf", content: bytes = PDF, content_type: str = "application/pdf") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type=content_type)
 
 
-def png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), "white").save(out, "PNG")
-    return out.getvalue()
-
-
-def upload(name: str = "x.pdf", content: bytes | None = None, content_type: str = "application/pdf"):
-    return SimpleUploadedFile(name, pdf() if content is None else content, content_type=content_type)
-
-
-def files_for(ground: str) -> dict:
+def files_for(ground: str) -> dict[str, SimpleUploadedFile]:
     return {item.code: upload(f"{item.code}.pdf") for item in grounds.BY_CODE[ground].evidence}
 
 
-@pytest.fixture(autouse=True)
-def _private_evidence(settings: SettingsWrapper, tmp_path: Path) -> None:
-    settings.EVIDENCE_ROOT = tmp_path / "evidence"
-
-
 @pytest.fixture
-def office(db: None) -> Office:
-    office = OfficeFactory.create(code="XH")
-    OpeningSession.objects.create(office=office, day_kind="weekday", opens_at=time(9), closes_at=time(17))
-    return office
-
-
-@pytest.fixture
-def passport(db: None) -> Service:
-    return ServiceFactory.create(code="passport-first")
-
-
-@pytest.fixture
-def counter(office: Office, passport: Service) -> Counter:
-    counter = Counter.objects.create(office=office, number=1)
-    counter.services.set([passport])
-    return counter
-
-
-@pytest.fixture
-def desk(office: Office):
-    return clerk(office, username="clerk-1")
-
-
-def file_case(office: Office, ground: str = "critical_illness", **change) -> Case:
-    fields = {
-        "office": office,
-        "ground": ground,
-        "trip_date": core.office_today() + timedelta(days=5),
-        "description": "母亲在悉尼病危",
-        "name": "王小晶",
-        "id_number": ID_NUMBER,
-        "phone": "13812345678",
-        "files": files_for(ground) if ground in grounds.BY_CODE else {},
-        **change,
-    }
-    return services.case_file(**fields)
+def desk(desk_clerk: User) -> User:
+    return desk_clerk
 
 
 # --- evidence -------------------------------------------------------------------------------
@@ -136,7 +82,7 @@ def test_a_file_that_is_not_really_pdf_jpeg_or_png_is_refused_and_nothing_is_wri
 
 
 def test_a_png_named_pdf_is_kept_as_the_png_it_is(office: Office) -> None:
-    case = file_case(office, "visa_expiry", files={"visa": upload("visa.pdf", png(), "application/pdf")})
+    case = file_case(office, "visa_expiry", files={"visa": upload("visa.pdf", PNG, "application/pdf")})
     assert case.evidence.get().content_type == "image/png"
 
 
