@@ -2,11 +2,13 @@
 browser): without the service they skip with the reason, and with REQUIRE_SERVICES=1 a
 missing service fails them instead, so CI cannot pass by skipping."""
 
+import importlib
 import os
 import shutil
 from unittest import mock
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
@@ -74,3 +76,11 @@ def official_calendar(db: None) -> None:
     today, and there are no deadlines to recompute yet)."""
     with mock.patch.object(services, "_calendar_changed"):
         services.calendar_seed_from_package()
+
+
+@pytest.fixture
+def issuance_rules(transactional_db: None) -> None:
+    """The default issuance rules from the data migration. Transactional tests flush the
+    database afterwards, which also removes migration-seeded rows, so they are put back."""
+    migration = importlib.import_module("bureau.migrations.0002_default_issuance_rules")
+    migration.create_rules(django_apps, None)

@@ -1,13 +1,11 @@
 """Browser fixtures: one headless Debian Chromium per session, a fresh phone-sized context
 per test, and a full-page screenshot of where each test ended in /tmp/shots/<test>.png."""
 
-import importlib
 import os
 import shutil
 from collections.abc import Iterator
 
 import pytest
-from django.apps import apps as django_apps
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from tests.conftest import CHROMIUM
@@ -64,11 +62,3 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
             save_shot(tab, request.node.name)
         finally:
             context.close()
-
-
-@pytest.fixture
-def issuance_rules(transactional_db: None) -> None:
-    """The default issuance rules from the data migration. Transactional tests flush the
-    database afterwards, which also removes migration-seeded rows, so they are put back."""
-    migration = importlib.import_module("bureau.migrations.0002_default_issuance_rules")
-    migration.create_rules(django_apps, None)

@@ -40,6 +40,7 @@ def pdf() -> bytes:
 
 def test_with_redis_stopped_an_emergency_case_is_filed_approved_called_and_expedited(
     own_redis_cache: RedisServer,
+    issuance_rules: None,
     clock: Callable,
     slots: None,
     office: Office,
