@@ -262,8 +262,10 @@ EVIDENCE_MAX_BYTES = int(os.environ.get("EVIDENCE_MAX_BYTES", str(5 * 1024 * 102
 # A whole multipart request (a case's documents together): more is a 413 before it is read.
 MULTIPART_MAX_BYTES = int(os.environ.get("MULTIPART_MAX_BYTES", str(6 * EVIDENCE_MAX_BYTES + 1024 * 1024)))
 EVIDENCE_CHECK_SECONDS = float(os.environ.get("EVIDENCE_CHECK_SECONDS", "10"))
-# Documents one process checks at once (each in a child process); more wait for a place.
+# Documents one process checks at once (each in a child process); more wait for a place this
+# long, then are told to send again.
 EVIDENCE_CHECKS_AT_ONCE = int(os.environ.get("EVIDENCE_CHECKS_AT_ONCE", "2"))
+EVIDENCE_CHECK_WAIT_SECONDS = float(os.environ.get("EVIDENCE_CHECK_WAIT_SECONDS", "2"))
 for _served in [*STATICFILES_DIRS, *([STATIC_ROOT] if STATIC_ROOT else [])]:
     if EVIDENCE_ROOT.is_relative_to(Path(_served).resolve()):
         raise ImproperlyConfigured(f"EVIDENCE_ROOT ({EVIDENCE_ROOT}) must not lie inside a static folder ({_served}).")

@@ -123,8 +123,9 @@ _CHECKS = threading.BoundedSemaphore(settings.EVIDENCE_CHECKS_AT_ONCE)
 
 def _checked_in_turn(path: Path) -> dict[str, str]:
     """The verdict on a file, once one of the process's check places is free; ChecksBusy if
-    none frees within the check's own time limit."""
-    if not _CHECKS.acquire(timeout=settings.EVIDENCE_CHECK_SECONDS):
+    none frees within EVIDENCE_CHECK_WAIT_SECONDS: a request waiting longer would hold one
+    of the server's threads that every other request needs."""
+    if not _CHECKS.acquire(timeout=settings.EVIDENCE_CHECK_WAIT_SECONDS):
         raise ChecksBusy
     try:
         return _verdict(path)

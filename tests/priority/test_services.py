@@ -451,7 +451,7 @@ def test_documents_wait_their_turn_and_a_busy_check_saves_nothing(
     damaged), and nothing is written."""
     places = threading.BoundedSemaphore(1)
     monkeypatch.setattr(uploads, "_CHECKS", places)
-    settings.EVIDENCE_CHECK_SECONDS = 0.3
+    settings.EVIDENCE_CHECK_WAIT_SECONDS = 0.3
     places.acquire()
     try:
         with pytest.raises(uploads.ChecksBusy):
@@ -459,5 +459,4 @@ def test_documents_wait_their_turn_and_a_busy_check_saves_nothing(
     finally:
         places.release()
     assert (Case.objects.count(), OutboxMessage.objects.count()) == (0, 0)
-    settings.EVIDENCE_CHECK_SECONDS = 10
     assert file_case(office, "visa_expiry").evidence.count() == 1
