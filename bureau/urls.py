@@ -8,6 +8,7 @@ from appointments import views as booking_views
 from bureau import api, views
 from bureau import converters as _registers_converters  # noqa: F401  (ref, id, date below)
 from bureau.access import login_attempts_limited
+from bureau.dashboards import api as dashboard_api
 from bureau.dashboards import views as dashboard_views
 from priority import urls as priority_urls
 from walkins import api as walkins_api
@@ -38,6 +39,7 @@ api_v1 = [
     path("bookings/", booking_api.BookingCreate.as_view(), name="booking-list"),
     path("bookings/<ref:reference>/", booking_api.BookingDetail.as_view(), name="booking-detail"),
     path("bookings/<ref:reference>/reschedule/", booking_api.BookingReschedule.as_view(), name="booking-reschedule"),
+    path("offices/<ref:code>/day-stats/", dashboard_api.DayStats.as_view(), name="office-day-stats"),
     *priority_urls.api,
 ]
 

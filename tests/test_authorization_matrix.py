@@ -173,6 +173,7 @@ EXPECTED: dict[str, dict[str, dict[str, Outcome]]] = {
     "v1:ticket-list": {"POST": staff_api(201, other=403)},
     "v1:office-counters": {"GET": staff_api(200, other=403)},
     "v1:office-queue": {"GET": everyone(200)},
+    "v1:office-day-stats": {"GET": staff_api(200, other=403)},
     # A counter's actions: the world's counter is open, staffed by the office's clerk, with a
     # ticket being served there and one waiting; nobody else may act at it.
     "v1:counter-open": {"POST": {**staff_api(200, other=403), "supervisor": 409}},  # the clerk staffs it

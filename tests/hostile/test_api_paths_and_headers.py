@@ -139,6 +139,7 @@ UNKNOWN_DETAIL = {
     "POST /api/v1/offices/{code}/tickets/": "No office has this code.",
     "GET /api/v1/offices/{code}/counters/": "No office has this code.",
     "GET /api/v1/offices/{code}/queue/": "No office has this code.",
+    "GET /api/v1/offices/{code}/day-stats/": "No office has this code.",
     "GET /api/v1/emergency-cases/{reference}/": "No case matches this reference and token.",
     "POST /api/v1/cases/{reference}/decisions/": "No case of your offices has this reference.",
     "POST /api/v1/offices/{code}/priority-tickets/": "No office has this code.",

@@ -1,0 +1,52 @@
+"""`GET /api/v1/offices/{code}/day-stats/` (SPEC 9): the day's figures of an office, for its
+staff and the supervisors over it (bureau.dashboards.selectors defines every figure)."""
+
+from dataclasses import asdict
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from appointments.api import office_or_404
+from bureau import selectors as core
+from bureau.access import DeskStaffOnly
+from bureau.api_fields import DateInRange
+from bureau.dashboards import selectors
+
+
+class DayStatsQuery(serializers.Serializer[None]):
+    date = DateInRange(required=False, help_text=_("The office's local date; today when left out."))
+
+
+class DayStatsSerializer(serializers.Serializer[dict[str, object]]):
+    date = serializers.DateField()
+    tickets_issued = serializers.IntegerField()
+    tickets_served = serializers.IntegerField()
+    tickets_missed = serializers.IntegerField()
+    waiting_now = serializers.IntegerField()
+    appointments_booked = serializers.IntegerField()
+    appointments_checked_in = serializers.IntegerField()
+    appointments_no_show = serializers.IntegerField()
+    wait_minutes_p50 = serializers.FloatField(allow_null=True)
+    wait_minutes_p90 = serializers.FloatField(allow_null=True)
+
+
+class DayStats(APIView):
+    permission_classes = [IsAuthenticated, DeskStaffOnly]
+
+    @extend_schema(parameters=[DayStatsQuery], responses=DayStatsSerializer)
+    def get(self, request: Request, code: str) -> Response:
+        """The office's figures of a day: tickets issued, served, missed and waiting now;
+        appointments booked, checked in and no-show; the wait from issue to first call (p50
+        and p90, minutes). For the office's staff and the supervisors over it."""
+        query = DayStatsQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        office = office_or_404(code)
+        if not core.staff_offices(request.user).filter(pk=office.pk).exists():
+            raise exceptions.PermissionDenied(_("You are not on the staff of this office."))
+        day = query.validated_data.get("date") or core.office_today()
+        return Response(DayStatsSerializer(asdict(selectors.day_stats(office, day))).data)
