@@ -158,6 +158,8 @@ def _case_page(request: HttpRequest, case: Case, form: EvidenceForm, *, status: 
         "max_bytes": settings.EVIDENCE_MAX_BYTES,
         "case_url": request.build_absolute_uri(request.path),
         "ticket_url": walkin_selectors.ticket_page_url(case.ticket_id) if case.ticket_id else "",
+        # Called and finished: the applicant has been to the counter; nothing more to come for.
+        "ticket_done": case.ticket is not None and case.ticket.finished_at is not None,
         "booking_url": reverse(
             "booking-manage", args=[case.booking.reference, booking_selectors.booking_token(case.booking.reference)]
         )

@@ -13,11 +13,12 @@ from django.urls import reverse
 from django.utils import translation
 from pytest_django.fixtures import SettingsWrapper
 
-from bureau.models import Office, OutboxMessage, Service
+from bureau.models import Counter, Office, OutboxMessage, Service
 from bureau.redaction import redact
 from priority import grounds, selectors, services
 from priority.models import Case, CaseEvent, EvidenceFile
 from tests.priority.conftest import ID_NUMBER, PDF, PHONE, pdf, png, trip_day
+from walkins import services as walkins
 
 # Every test stores its evidence under its own tmp_path.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("evidence_root")]
@@ -303,7 +304,7 @@ def test_case_page_documents_sent_after_the_decision_are_refused(case: Case, des
 
 
 def test_case_page_approved_says_to_come_with_the_ticket(
-    case: Case, desk_clerk: User, counter: object, passport: Service
+    case: Case, desk_clerk: User, counter: Counter, passport: Service
 ) -> None:
     services.case_decide(case=case, decision="approve", reason="", by=desk_clerk)
     ticket = services.case_issue_ticket(case=case, service=passport, by=desk_clerk)
@@ -311,6 +312,12 @@ def test_case_page_approved_says_to_come_with_the_ticket(
     assert f"with your ID card and this reference: {case.reference}" in page
     assert f"Your ticket: {ticket.number}" in page
     assert 'type="file"' not in page
+    walkins.counter_open(counter=counter, by=desk_clerk)
+    walkins.ticket_call_next(counter=counter, by=desk_clerk)
+    walkins.ticket_complete(counter=counter, by=desk_clerk)
+    served = Client().get(page_of(case), headers=EN).content.decode()
+    assert f"You were served with ticket {ticket.number}." in served
+    assert "with your ID card" not in served
 
 
 def test_case_link_is_redacted_from_logs(case: Case) -> None:
