@@ -129,6 +129,7 @@ def register(request: HttpRequest) -> HttpResponse:
             status = 429
         elif not all([form.is_valid(), contacts.is_valid()]):
             status = 400
+            contact_errors = _add_rule_errors(form, contacts)
         else:
             enterprise, status, contact_errors = _try_register(form, contacts)
             if enterprise is not None:
@@ -150,31 +151,55 @@ def _row_filled(row: ContactForm) -> bool:
     return row.is_bound and any(str(row.data.get(row.add_prefix(name), "")).strip() for name in row.fields)
 
 
+def _register(form: EnterpriseForm, contacts: Any, *, office: Office | None) -> Enterprise:
+    filled = [row for row in contacts if not row.is_blank()]
+    return services.enterprise_register(
+        office=office,
+        name=str(form.cleaned_data.get("name") or ""),
+        credit_code=str(form.cleaned_data.get("credit_code") or ""),
+        contacts=[{key: str(row.cleaned_data.get(key) or "") for key in row.fields} for row in filled],
+    )
+
+
+def _put_errors(form: EnterpriseForm, contacts: Any, exc: DomainError, *, fresh_only: bool = False) -> list[str]:
+    """The service's errors put on the fields they name (only on fields without one yet when
+    `fresh_only`); the contacts' list errors returned."""
+    filled = [row for row in contacts if not row.is_blank()]
+    listed: list[str] = []
+    for key, message in exc.errors.items():
+        parts = key.split(".")
+        if len(parts) == 3 and parts[0] == "contacts" and parts[1].isdigit() and int(parts[1]) < len(filled):
+            row, field = filled[int(parts[1])], parts[2] if parts[2] in ContactForm.base_fields else None
+            if not (fresh_only and (field in row.errors or not hasattr(row, "cleaned_data"))):
+                row.add_error(field, message)
+        elif key == "contacts":
+            listed.append(message)
+        elif not (fresh_only and (key in form.errors or key not in form.cleaned_data)):
+            form.add_error(key if key in form.fields else None, message)
+    return listed
+
+
+def _add_rule_errors(form: EnterpriseForm, contacts: Any) -> list[str]:
+    """On forms that failed anyway, also the service's verdict on the fields that passed (a
+    credit code whose check character is wrong, a contact's ID number), so that every bad
+    field is named at once. The office is left out, so nothing can be written."""
+    try:
+        _register(form, contacts, office=None)
+    except DomainError as exc:
+        return _put_errors(form, contacts, exc, fresh_only=True)
+    return []
+
+
 def _try_register(form: EnterpriseForm, contacts: Any) -> tuple[Enterprise | None, int, list[str]]:
     """The enterprise registered, or None with the HTTP status and the errors put on the
     forms (the contacts' own list errors returned)."""
-    filled = [row for row in contacts if not row.is_blank()]
     try:
-        enterprise = services.enterprise_register(
-            office=form.cleaned_data["office"],
-            name=form.cleaned_data["name"],
-            credit_code=form.cleaned_data["credit_code"],
-            contacts=[{key: str(row.cleaned_data.get(key) or "") for key in row.fields} for row in filled],
-        )
+        enterprise = _register(form, contacts, office=form.cleaned_data["office"])
     except Conflict as exc:
         form.add_error("credit_code", exc.message)
         return None, 409, []
     except DomainError as exc:
-        listed: list[str] = []
-        for key, message in exc.errors.items():
-            parts = key.split(".")
-            if len(parts) == 3 and parts[0] == "contacts" and parts[1].isdigit() and int(parts[1]) < len(filled):
-                filled[int(parts[1])].add_error(parts[2] if parts[2] in ContactForm.base_fields else None, message)
-            elif key == "contacts":
-                listed.append(message)
-            else:
-                form.add_error(key if key in form.fields else None, message)
-        return None, 400, listed
+        return None, 400, _put_errors(form, contacts, exc)
     return enterprise, 201, []
 
 

@@ -469,12 +469,21 @@ def credit_code_normalized(value: str, errors: dict[str, str]) -> str:
 
 
 def enterprise_register(
-    *, office: Office, name: str, credit_code: str, contacts: Sequence[Mapping[str, str]], now: datetime | None = None
+    *,
+    office: Office | None,
+    name: str,
+    credit_code: str,
+    contacts: Sequence[Mapping[str, str]],
+    now: datetime | None = None,
 ) -> Enterprise:
     """Register an enterprise and its contact staff, for a supervisor of its office to
-    approve. One live registration a credit code (a constraint keeps it)."""
+    approve. One live registration a credit code (a constraint keeps it). Every bad field is
+    named (CaseInputError); `office` None is one of them, so a page can have the rest named
+    without anything being written."""
     now = now or timezone.now()
     errors: dict[str, str] = {}
+    if office is None:
+        errors["office"] = _("Choose the office that will serve you.")
     title = _text(name, field="name", label=_("The enterprise name"), limit=100, errors=errors)
     code = credit_code_normalized(credit_code, errors)
     if not 1 <= len(contacts) <= MAX_CONTACTS:
@@ -485,8 +494,8 @@ def enterprise_register(
     ]
     if len({p.id_number for p in people}) < len(people) and not errors:
         errors["contacts"] = _("Each contact is registered once.")
-    if errors:
-        raise CaseInputError(next(iter(errors.values())), errors=errors)
+    if errors or office is None:
+        raise CaseInputError(next(iter(errors.values()), ""), errors=errors)
     try:
         with transaction.atomic():
             enterprise = Enterprise.objects.create(

@@ -664,3 +664,29 @@ def test_a_pair_and_a_single_student_racing_for_the_last_two_places_never_overse
     assert all(p.parent_booking is not None and p.booking.slot_id == p.parent_booking.slot_id for p in pairs)
     # Both or neither: every booking of the race belongs to a proof, and a pair is two bookings.
     assert Booking.objects.count() == StudentProof.objects.count() + pairs.count()
+
+
+def test_the_registration_form_names_every_bad_field_at_once(client, office: Office) -> None:
+    """With no office chosen, the bad credit code, the empty name and a contact's bad ID
+    number are named too, and nothing is written."""
+    response = client.post(
+        "/enterprise/",
+        {
+            "name": "",
+            "credit_code": "91110000600037341M",
+            "office": "",
+            "contacts-TOTAL_FORMS": "1",
+            "contacts-INITIAL_FORMS": "0",
+            "contacts-0-name": "李四",
+            "contacts-0-id_number": "330106199001011234",
+            "contacts-0-phone": "13812345678",
+        },
+        headers={"accept-language": "en"},
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Choose the office that will serve you." in page
+    assert "This is not a valid Unified Social Credit Code" in page
+    assert "The enterprise name is required." in page
+    assert "does not match" in page  # the contact's ID number's check character
+    assert not Enterprise.objects.exists()
