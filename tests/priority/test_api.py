@@ -24,12 +24,12 @@ from appointments.services import slots_generate
 from bureau.models import Counter, Office, OutboxMessage, Service
 from priority import grounds, selectors, services
 from priority.models import Case, Enterprise, EnterpriseContact, EvidenceFile, StudentProof
-from tests.factories import OfficeFactory, ServiceFactory, clerk, staff, supervisor
+from tests.factories import OfficeFactory, clerk, staff, supervisor
 from tests.hostile.conftest import wsgi_call
 from tests.priority.conftest import PDF, PNG
 from walkins.models import Ticket
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("evidence_root")]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 12, 1)  # a Tuesday
@@ -56,12 +56,6 @@ def frozen_now() -> Iterator[None]:
         yield
 
 
-@pytest.fixture(autouse=True)
-def evidence_root(settings: SettingsWrapper, tmp_path: Path) -> Path:
-    settings.EVIDENCE_ROOT = tmp_path / "evidence"
-    return Path(settings.EVIDENCE_ROOT)
-
-
 @pytest.fixture
 def office(db: None) -> Office:
     return OfficeFactory.create(code="XH")
@@ -70,18 +64,6 @@ def office(db: None) -> Office:
 @pytest.fixture
 def other_office(db: None) -> Office:
     return OfficeFactory.create(code="GS")
-
-
-@pytest.fixture
-def passport(db: None) -> Service:
-    return ServiceFactory.create(code="passport-first")
-
-
-@pytest.fixture
-def counter(office: Office, passport: Service) -> Counter:
-    window = Counter.objects.create(office=office, number=1)
-    window.services.set([passport])
-    return window
 
 
 @pytest.fixture
@@ -442,7 +424,7 @@ def test_case_token_bytes_that_are_not_utf_8_are_404_through_wsgi(office: Office
 def test_a_case_is_not_found_under_another_cases_token(office: Office) -> None:
     first, second = filed(office), filed(office)
     response = api(**{"x-case-token": selectors.case_token(first)}).get(f"/api/v1/emergency-cases/{second.reference}/")
-    error(response, 404)
+    assert error(response, 404)["code"] == "not_found"
 
 
 # --- decisions -----------------------------------------------------------------------------------
