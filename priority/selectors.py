@@ -8,6 +8,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 from django.utils.crypto import salted_hmac
 
+from appointments.models import Booking
 from bureau import selectors as core
 from bureau.models import Office
 from priority.models import Case, Enterprise, EvidenceFile, GreenChannel, StudentSession
@@ -88,12 +89,25 @@ def evidence_for_staff(user: User | AnonymousUser, case: Case, public_id: str) -
 DESK_STATUSES = (Case.Status.SUBMITTED, Case.Status.AWAITING_SUPERVISOR, Case.Status.MORE_REQUESTED)
 
 
+# A reserved place that no longer serves its case: cancelled, missed, too late, or on a day
+# that closed. Its case may be served again.
+BOOKING_GONE = (Booking.Status.CANCELLED, Booking.Status.OFFICE_CLOSED, Booking.Status.NO_SHOW, Booking.Status.LATE)
+# An approved case that still waits for its ticket or place.
+AWAITS_SERVICE = Q(status=Case.Status.APPROVED, ticket=None) & (Q(booking=None) | Q(booking__status__in=BOOKING_GONE))
+
+
+def case_awaits_service(case: Case) -> bool:
+    return (
+        case.status == Case.Status.APPROVED
+        and case.ticket_id is None
+        and (case.booking is None or case.booking.status in BOOKING_GONE)
+    )
+
+
 def cases_at_desk(office: Office) -> QuerySet[Case]:
     """The office's cases still to decide, oldest first, and the approved ones not yet
     served, for the priority desk."""
-    return Case.objects.filter(
-        Q(status__in=DESK_STATUSES) | Q(status=Case.Status.APPROVED, ticket=None, booking=None), office=office
-    ).order_by("created_at")
+    return Case.objects.filter(Q(status__in=DESK_STATUSES) | AWAITS_SERVICE, office=office).order_by("created_at")
 
 
 def enterprises_pending(office: Office) -> QuerySet[Enterprise]:

@@ -371,7 +371,8 @@ def _locked_approved(case: Case, by: User) -> Case:
     locked = Case.objects.select_for_update().select_related("office").get(pk=case.pk)
     if locked.status != Case.Status.APPROVED:
         raise Conflict(_("Only an approved case is served this way."), code="not_approved")
-    if locked.booking_id is not None and Booking.objects.filter(pk=locked.booking_id, status__in=GONE).exists():
+    gone = Booking.objects.filter(case=locked, status__in=selectors.BOOKING_GONE)
+    if locked.booking_id is not None and gone.exists():
         # The applicant cancelled the reserved place, missed it or came too late for it (or
         # the day closed): the case may be served again; the history keeps its reference.
         Case.objects.filter(pk=locked.pk).update(booking=None)
@@ -379,10 +380,6 @@ def _locked_approved(case: Case, by: User) -> Case:
     if locked.ticket_id is not None or locked.booking_id is not None:
         raise Conflict(_("This case already has its ticket or booking."), code="already_served")
     return locked
-
-
-# A reserved place that no longer serves its case.
-GONE = (Booking.Status.CANCELLED, Booking.Status.OFFICE_CLOSED, Booking.Status.NO_SHOW, Booking.Status.LATE)
 
 
 CASE_TICKET: dict[str, str] = {

@@ -165,7 +165,7 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
     office = case.office
     names = grounds.evidence_names()
     supervisor = _is_supervisor(request)
-    approved_open = case.status == Case.Status.APPROVED and not case.ticket_id and not case.booking_id
+    approved_open = selectors.case_awaits_service(case)
     bookable = approved_open and office.mode == Office.Mode.DUAL_TRACK and office_services(office).exists()
     search = PlaceSearchForm(
         request.GET if "day" in request.GET else None, services_=office_services(office), days=_day_choices()
@@ -189,7 +189,7 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
         "places": _places(case, search) if bookable else None,
         "place_form": PlaceForm(services_=office_services(office)),
         "ticket_card": ticket_card(case.ticket) if case.ticket else None,
-        "booking": case.booking,
+        "booking": None if approved_open else case.booking,
         "supervisor": supervisor,
     }
     context.update(forms)

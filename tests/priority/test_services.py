@@ -18,7 +18,7 @@ from appointments.services import SlotFull, booking_cancel, slots_generate
 from bureau import selectors as core
 from bureau.models import Application, Counter, Office, OutboxMessage, Service
 from bureau.services import Conflict, DomainError, NotAllowed, application_accept
-from priority import grounds, services, uploads
+from priority import grounds, selectors, services, uploads
 from priority.models import Case, CaseEvent, Enterprise, EvidenceFile, GreenChannel
 from tests.factories import OfficeFactory, clerk, nine_to_ten, staff, supervisor, walk_in_ticket
 from tests.priority.conftest import ID_NUMBER, PDF, PNG, file_case
@@ -427,7 +427,11 @@ def test_a_cancelled_reserved_place_lets_the_case_be_served_again(office: Office
     case = file_case(office)
     services.case_decide(case=case, decision="approve", reason="", by=desk)
     booking = services.case_book_place(case=case, service=passport, start=slot.starts_at, by=desk)
+    case.refresh_from_db()
+    assert not selectors.case_awaits_service(case) and case not in selectors.cases_at_desk(office)
     booking_cancel(booking=booking)
+    case.refresh_from_db()
+    assert selectors.case_awaits_service(case) and case in selectors.cases_at_desk(office)  # the desk offers it
     Counter.objects.create(office=office, number=1).services.set([passport])
     assert services.case_issue_ticket(case=case, service=passport, by=desk).number == "E001"
     assert list(case.events.values_list("action", "reason")) == [
