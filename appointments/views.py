@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any
 
 import segno
+from django import forms
 from django.contrib import messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -193,7 +194,7 @@ def book(request: HttpRequest, code: str) -> HttpResponse:
     applicant = ApplicantForm(request.POST if posted else None)
     status, wait = 200, None
     if posted and not all([picker.form.is_valid(), applicant.is_valid()]):  # both forms checked
-        _add_rule_errors(applicant)
+        add_applicant_errors(applicant)
     if posted and picker.form.is_valid() and applicant.is_valid():
         if mismatch := _not_on_day_shown(applicant.cleaned_data["start"], picker.day):
             applicant.add_error("start", mismatch)
@@ -247,17 +248,18 @@ def _try_booking(
         return None, 409 if isinstance(exc, Conflict) else 400, None
 
 
-def _add_rule_errors(applicant: ApplicantForm) -> None:
-    """On a form that failed anyway, also the service's verdict on the fields that passed, so
-    every bad field is named at once rather than one round after another."""
-    fields = ("name", "id_number", "phone")
-    values = {name: str(applicant.cleaned_data.get(name) or "") for name in fields}
+def add_applicant_errors(form: forms.Form, *, prefix: str = "") -> None:
+    """On a form that failed anyway, also the booking rules' verdict on the applicant's
+    fields that passed (name, ID number and mobile number, named `<prefix><field>`), so every
+    bad field is named at once rather than one round after another."""
+    values = {field: str(form.cleaned_data.get(f"{prefix}{field}") or "") for field in ("name", "id_number", "phone")}
     try:
         services.applicant_validated(**values)
     except BookingInputError as exc:
         for field, message in exc.errors.items():
-            if field in applicant.fields and field in applicant.cleaned_data and field not in applicant.errors:
-                applicant.add_error(field, message)
+            name = f"{prefix}{field}"
+            if name in form.fields and name in form.cleaned_data and name not in form.errors:
+                form.add_error(name, message)
 
 
 def _put_errors(form: ApplicantForm, exc: BookingInputError) -> None:

@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from appointments import selectors as booking_selectors
-from appointments import services as bookings
+from appointments.views import add_applicant_errors
 from bureau import selectors as core
 from bureau.access import with_retry_after
 from bureau.models import Office
@@ -45,19 +45,6 @@ def _refusal_status(exc: DomainError) -> int:
     if isinstance(exc, NotAllowed):
         return 403
     return 409 if isinstance(exc, Conflict) else 400
-
-
-def _add_person_errors(form: CaseForm) -> None:
-    """On a form that failed anyway, also the service's verdict on the applicant's fields
-    that passed (a mobile number that is no mobile number), so that every bad field is named
-    at once, as the booking page does."""
-    fields = ("name", "id_number", "phone")
-    try:
-        bookings.applicant_validated(**{name: str(form.cleaned_data.get(name) or "") for name in fields})
-    except bookings.BookingInputError as exc:
-        for field, message in exc.errors.items():
-            if field in form.cleaned_data and field not in form.errors:
-                form.add_error(field, message)
 
 
 def case_form_page(
@@ -92,7 +79,7 @@ def case_form_page(
             messages.error(request, _("Too many attempts from this device. Please wait %(s)d seconds.") % {"s": wait})
         elif not form.is_valid():
             status = 400
-            _add_person_errors(form)
+            add_applicant_errors(form)
         else:
             data = form.cleaned_data
             try:

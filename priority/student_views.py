@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 from appointments import selectors as booking_selectors
 from appointments import services as bookings
 from appointments.models import Booking, Channel
-from appointments.views import office_services, slot_picker
+from appointments.views import add_applicant_errors, office_services, slot_picker
 from bureau import selectors as core
 from bureau.access import with_retry_after
 from bureau.forms import DateTimeInRangeField, IdNumberField
@@ -138,7 +138,8 @@ def book_student(request: HttpRequest, code: str) -> HttpResponse:
     student = StudentForm(request.POST if posted else None)
     status, wait = 200, None
     if posted and not all([picker.form.is_valid(), student.is_valid()]):
-        _people_errors(student)
+        for prefix in ("", "parent_") if student.cleaned_data.get("with_parent") else ("",):
+            add_applicant_errors(student, prefix=prefix)
         status = 400
     elif posted:
         if mismatch := _not_on_day_shown(student.cleaned_data["start"], picker.day):
@@ -157,20 +158,6 @@ def book_student(request: HttpRequest, code: str) -> HttpResponse:
         **picker.context(),
     }
     return with_retry_after(render(request, "priority/book_student.html", context, status=status), wait)
-
-
-def _people_errors(form: StudentForm) -> None:
-    """On a form that failed anyway, also what is wrong with each person's details, so every
-    bad field is named at once."""
-    prefixes = ["", "parent_"] if form.cleaned_data.get("with_parent") else [""]
-    for prefix in prefixes:
-        try:
-            bookings.applicant_validated(**form.person(prefix))
-        except bookings.BookingInputError as exc:
-            for key, message in exc.errors.items():
-                name = f"{prefix}{key}"
-                if name in form.fields and name in form.cleaned_data and name not in form.errors:
-                    form.add_error(name, message)
 
 
 def _try_booking(
