@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "appointments",
     "walkins",
     "priority",
+    "bureau.dashboards",
 ]
 
 MIDDLEWARE = [

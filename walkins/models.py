@@ -51,6 +51,8 @@ class QueueSettings(models.Model):
     ageing_per_minute = models.DecimalField(_("points per minute waited"), max_digits=5, decimal_places=2, default=1)
     appointment_boost = models.PositiveSmallIntegerField(_("boost once an appointment's time has come"), default=30)
     max_wait_minutes = models.PositiveSmallIntegerField(_("longest wait (minutes)"), default=60)
+    # What the dashboards measure against (the share called within it); calling ignores it.
+    target_wait_minutes = models.PositiveSmallIntegerField(_("target wait (minutes)"), default=30)
     recall_limit = models.PositiveSmallIntegerField(_("recalls before a ticket is missed"), default=2)
     daily_ticket_quota = models.PositiveIntegerField(
         _("walk-in tickets the kiosks may issue a day"),

@@ -1,8 +1,6 @@
 """`GET /api/v1/offices/{code}/day-stats/` (SPEC 9): the day's figures of an office, for its
 staff and the supervisors over it (bureau.dashboards.selectors defines every figure)."""
 
-from dataclasses import asdict
-
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
@@ -22,7 +20,7 @@ class DayStatsQuery(serializers.Serializer[None]):
     date = DateInRange(required=False, help_text=_("The office's local date; today when left out."))
 
 
-class DayStatsSerializer(serializers.Serializer[dict[str, object]]):
+class DayStatsSerializer(serializers.Serializer[selectors.DayStats]):
     date = serializers.DateField()
     tickets_issued = serializers.IntegerField()
     tickets_served = serializers.IntegerField()
@@ -33,6 +31,16 @@ class DayStatsSerializer(serializers.Serializer[dict[str, object]]):
     appointments_no_show = serializers.IntegerField()
     wait_minutes_p50 = serializers.FloatField(allow_null=True)
     wait_minutes_p90 = serializers.FloatField(allow_null=True)
+    wait_minutes_mean = serializers.FloatField(allow_null=True)
+    served_within_target = serializers.FloatField(
+        allow_null=True,
+        source="within_target_share",
+        help_text=_("Share of the tickets called within the target wait."),
+    )
+    target_wait_minutes = serializers.IntegerField()
+    longest_wait_minutes = serializers.FloatField(help_text=_("How long the earliest ticket still waiting has waited."))
+    service_minutes_mean = serializers.FloatField(allow_null=True)
+    service_minutes_p90 = serializers.FloatField(allow_null=True)
 
 
 class DayStats(APIView):
@@ -41,12 +49,13 @@ class DayStats(APIView):
     @extend_schema(parameters=[DayStatsQuery], responses=DayStatsSerializer)
     def get(self, request: Request, code: str) -> Response:
         """The office's figures of a day: tickets issued, served, missed and waiting now;
-        appointments booked, checked in and no-show; the wait from issue to first call (p50
-        and p90, minutes). For the office's staff and the supervisors over it."""
+        appointments booked, checked in and no-show; the wait from issue to first call (p50,
+        p90, mean, the share within the target) and the service time (mean, p90), in
+        minutes. For the office's staff and the supervisors over it."""
         query = DayStatsQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         office = office_or_404(code)
         if not core.staff_offices(request.user).filter(pk=office.pk).exists():
             raise exceptions.PermissionDenied(_("You are not on the staff of this office."))
         day = query.validated_data.get("date") or core.office_today()
-        return Response(DayStatsSerializer(asdict(selectors.day_stats(office, day))).data)
+        return Response(DayStatsSerializer(selectors.day_stats(office, day)).data)

@@ -1,0 +1,81 @@
+"""The nightly roll-up: a finished day's figures of every office into the summary tables
+(bureau.dashboards.models), with the definitions of bureau.dashboards.selectors."""
+
+from datetime import date, datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from bureau.dashboards import selectors
+from bureau.dashboards.models import DayFigures, DeadlineFigures, DocumentFigures, HourFigures, RolledUpDay
+from bureau.models import Office
+
+# How far back the nightly job looks for days not rolled up yet (a new installation rolls
+# up its history in one go; older days can be rolled up by hand with `day_roll_up`).
+CATCH_UP_DAYS = 400
+
+
+def day_roll_up(*, day: date, now: datetime | None = None) -> RolledUpDay:
+    """Replace every office's summary rows of `day` by its figures now, in one transaction:
+    running it again for the same day writes the same rows."""
+    offices = Office.objects.all()
+    days = selectors.days_stats(offices, day)
+    hours = selectors.hours_stats(offices, day)
+    documents = selectors.documents_accepted(offices, [day])
+    deadlines = selectors.deadlines_met(offices, [day])
+    with transaction.atomic():
+        DayFigures.objects.filter(day=day).delete()
+        HourFigures.objects.filter(day=day).delete()
+        DocumentFigures.objects.filter(day=day).delete()
+        DeadlineFigures.objects.filter(due_on=day).delete()
+        DayFigures.objects.bulk_create(
+            DayFigures(
+                office_id=office_id,
+                day=day,
+                tickets_issued=stats.tickets_issued,
+                appointment_tickets=stats.appointment_tickets,
+                tickets_served=stats.tickets_served,
+                tickets_missed=stats.tickets_missed,
+                waits=len(stats.wait_list),
+                wait_minutes=sum(stats.wait_list),
+                wait_minutes_p90=stats.wait_minutes_p90,
+                within_target=stats.within_target,
+                services=len(stats.service_list),
+                service_minutes=sum(stats.service_list),
+                service_minutes_p90=stats.service_minutes_p90,
+                bookings=stats.appointments_booked,
+                checked_in=stats.appointments_checked_in,
+                no_shows=stats.appointments_no_show,
+            )
+            for office_id, stats in days.items()
+            if stats.tickets_issued or stats.appointments_booked
+        )
+        HourFigures.objects.bulk_create(
+            HourFigures(office_id=office_id, day=day, hour=hour, counter_id=counter_id, **vars(figures))
+            for (office_id, hour, counter_id), figures in hours.items()
+        )
+        DocumentFigures.objects.bulk_create(
+            DocumentFigures(office_id=office_id, day=day, service_id=service_id, accepted=count)
+            for (office_id, _day, service_id), count in documents.items()
+        )
+        DeadlineFigures.objects.bulk_create(
+            DeadlineFigures(
+                office_id=office_id, due_on=day, document=document, residency=residency, due=due, on_time=on_time
+            )
+            for (office_id, _day, document, residency), (due, on_time) in deadlines.items()
+        )
+        rolled, _created = RolledUpDay.objects.update_or_create(day=day, defaults={"rolled_at": now or timezone.now()})
+    return rolled
+
+
+def days_roll_up_pending(*, now: datetime | None = None) -> list[date]:
+    """Roll up every finished day (before today) of the last CATCH_UP_DAYS not rolled up
+    yet, oldest first; the days it rolled up."""
+    now = now or timezone.now()
+    today = timezone.localtime(now, selectors.OFFICE_TZ).date()
+    first = today - timedelta(days=CATCH_UP_DAYS)
+    done = set(RolledUpDay.objects.filter(day__gte=first).values_list("day", flat=True))
+    pending = [first + timedelta(days=n) for n in range(CATCH_UP_DAYS) if first + timedelta(days=n) not in done]
+    for day in pending:
+        day_roll_up(day=day, now=now)
+    return pending
