@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from appointments import rules
-from appointments.models import Booking, BookingPolicy, Channel, Slot, SlotTemplate
+from appointments.models import CHANNELS, Booking, BookingPolicy, Channel, Slot, SlotTemplate
 from bureau import selectors as core
 from bureau.models import CalendarYear, Office, OpeningSession, Service
 
@@ -235,12 +235,15 @@ def booking_by_secret(reference: str, token: str) -> Booking | None:
 
 
 def day_overview(office: Office, day: date) -> QuerySet[Slot]:
-    """Slots of an office's day with bookings counted by outcome, for supervisors."""
+    """Slots of an office's day with their places and places taken over every channel (the
+    emergency reserve too, which the public never sees) and bookings counted by outcome,
+    for supervisors."""
     start = datetime.combine(day, time.min, tzinfo=OFFICE_TZ)
     return (
         Slot.objects.filter(office=office, starts_at__gte=start, starts_at__lt=start + timedelta(days=1))
         .annotate(
-            places=F("general_quota") + F("student_quota") + F("enterprise_quota"),
+            places=sum((F(f"{channel}_quota") for channel in CHANNELS[1:]), F(f"{CHANNELS[0]}_quota")),
+            taken=sum((F(f"{channel}_booked") for channel in CHANNELS[1:]), F(f"{CHANNELS[0]}_booked")),
             booked=Count("bookings", filter=Q(bookings__status=Booking.Status.BOOKED)),
             checked_in=Count("bookings", filter=Q(bookings__status=Booking.Status.CHECKED_IN)),
             no_shows=Count("bookings", filter=Q(bookings__status=Booking.Status.NO_SHOW)),

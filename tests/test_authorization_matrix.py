@@ -287,6 +287,13 @@ EXPECTED: dict[str, dict[str, dict[str, Outcome]]] = {
     "dashboard": {"GET": supervisor_page(200)},
     "office-day-today": {"GET": supervisor_page(200, other=404)},
     "office-day": {"GET": supervisor_page(200, other=404)},
+    "dashboard-today": {"GET": staff_page(200, other=404)},  # a clerk: their own office's Today only
+    "dashboard-report": {"GET": staff_page(200, other=404)},
+    "dashboard-report-day": {"GET": staff_page(200, other=404)},
+    "dashboard-service": {"GET": supervisor_page(200)},
+    "dashboard-deadlines": {"GET": supervisor_page(200)},
+    # POST: the province's total, for a supervisor over the whole bureau only
+    "dashboard-documents": {"GET": supervisor_page(200), "POST": supervisor_page(403)},
     # Django admin, the site's own pages (its per-model pages are left out, see _walk)
     "admin:index": each(METHODS, admin_page(200)),
     "admin:login": {
@@ -324,7 +331,7 @@ SHOWN_TO_OFFICE = {
     ("application-detail", "GET"),
     ("application-list", "POST"),
     ("application-receipt", "GET"),
-    ("dashboard", "GET"),
+    ("dashboard-deadlines", "GET"),
 }
 
 # Booking URLs, opened with the booking's token (X-Booking-Token on the API, in the path on pages).

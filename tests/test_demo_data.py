@@ -65,7 +65,7 @@ def test_demo_applications_overdue_and_due_soon_show_for_the_supervisor(demo: No
         overdue = list(selectors.applications_overdue(supervisor()))
         due_soon = list(selectors.applications_due_soon(supervisor()))
         client.force_login(supervisor())
-        page = client.get("/dashboard/").content.decode()
+        page = client.get("/dashboard/deadlines/").content.decode()
     assert overdue and due_soon
     assert {a.status for a in overdue + due_soon} <= set(Application.OPEN_STATUSES)
     assert all(a.due_on is not None and a.due_on < TODAY for a in overdue)

@@ -14,7 +14,14 @@ class QueueSettingsAdmin(SupervisorAccess, admin.ModelAdmin[QueueSettings]):
     """Weights, ageing, max wait, recalls, the kiosk's daily quota: per office, so each
     office's supervisors set their own."""
 
-    list_display = ["office", "max_wait_minutes", "target_wait_minutes", "ageing_per_minute", "appointment_boost", "daily_ticket_quota"]
+    list_display = [
+        "office",
+        "max_wait_minutes",
+        "target_wait_minutes",
+        "ageing_per_minute",
+        "appointment_boost",
+        "daily_ticket_quota",
+    ]
     supervisors_add_and_delete = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[QueueSettings]:

@@ -22,15 +22,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from appointments.models import Booking
 from appointments.selectors import OFFICE_TZ
-from bureau.models import Application, ApplicationEvent, Office
+from bureau.dashboards.models import DayFigures, DeadlineFigures, DocumentFigures, HourFigures, RolledUpDay
+from bureau.models import Application, ApplicationEvent, Counter, Office, Service
 from priority.models import Case
-from walkins.models import QueueSettings, Ticket, TicketChannel
+from walkins.models import CounterShift, QueueSettings, Ticket, TicketChannel
 
 NOT_BOOKED = (Booking.Status.CANCELLED, Booking.Status.OFFICE_CLOSED)
 MISSED = (Ticket.Status.MISSED, Ticket.Status.NO_SHOW)
@@ -244,3 +245,248 @@ def deadlines_met(offices: QuerySet[Office], days: Iterable[date]) -> dict[tuple
         .order_by()
     )
     return {(o, d, doc, res): (due, on_time) for o, d, doc, res, due, on_time in rows}
+
+
+# --- Today: the live day of each office ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfficeToday:
+    office: Office
+    stats: DayStats
+    counters_open: int
+    emergency_pending: int
+    enterprise_pending: int
+
+
+def today_overview(offices: QuerySet[Office], now: datetime) -> list[OfficeToday]:
+    """Each office's day so far, in the offices' order; seven queries however many."""
+    day = timezone.localtime(now, OFFICE_TZ).date()
+    listed = list(offices.order_by("position", "code"))
+    stats = days_stats(offices, day, now=now)
+    open_counters = dict(
+        CounterShift.objects.filter(counter__office__in=offices, closed_at__isnull=True)
+        .values_list("counter__office_id")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    cases = pending_cases(offices)
+    return [
+        OfficeToday(
+            office=office,
+            stats=stats[office.pk],
+            counters_open=open_counters.get(office.pk, 0),
+            emergency_pending=cases.get((office.pk, Case.Kind.EMERGENCY), 0),
+            enterprise_pending=cases.get((office.pk, Case.Kind.ENTERPRISE), 0),
+        )
+        for office in listed
+    ]
+
+
+@dataclass(frozen=True)
+class CounterNow:
+    number: int
+    enterprise_window: bool
+    open: bool
+    ticket: str  # the ticket it serves now, "" if none
+
+
+def counters_now(office: Office) -> list[CounterNow]:
+    """The office's counters, whether each is staffed and the ticket it serves; two queries."""
+    serving = dict(
+        Ticket.objects.filter(office=office, status=Ticket.Status.CALLED).values_list("counter_id", "number")
+    )
+    rows = (
+        Counter.objects.filter(office=office)
+        .annotate(staffed=Exists(CounterShift.objects.filter(counter=OuterRef("pk"), closed_at__isnull=True)))
+        .order_by("number")
+        .values_list("pk", "number", "enterprise_window", "staffed")
+    )
+    return [CounterNow(number, window, staffed, serving.get(pk, "")) for pk, number, window, staffed in rows]
+
+
+# --- Periods over finished days (the summary tables) and the live days not rolled up ------
+
+MAX_PERIOD_DAYS = 366
+
+
+def days_between(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def days_not_rolled_up(first: date, last: date) -> list[date]:
+    """The days from `first` to `last` whose figures are not in the summary tables (today,
+    and any day the nightly job has not reached): read from the operational tables."""
+    rolled = set(RolledUpDay.objects.filter(day__gte=first, day__lte=last).values_list("day", flat=True))
+    return [day for day in days_between(first, last) if day not in rolled]
+
+
+@dataclass(frozen=True)
+class Level:
+    """Service level over some tickets: sums and counts, and the figures made of them."""
+
+    label: date | int | str  # a day, an hour, or a counter
+    arrivals: int = 0
+    appointment_arrivals: int = 0
+    waits: int = 0
+    wait_minutes: float = 0.0
+    within_target: int | None = None
+    services: int = 0
+    service_minutes: float = 0.0
+    bookings: int | None = None
+    no_shows: int | None = None
+    wait_minutes_p90: float | None = None  # one office's day only: percentiles do not add
+
+    @property
+    def wait_minutes_mean(self) -> float | None:
+        return mean(self.wait_minutes, self.waits)
+
+    @property
+    def service_minutes_mean(self) -> float | None:
+        return mean(self.service_minutes, self.services)
+
+    @property
+    def within_target_share(self) -> float | None:
+        return None if self.within_target is None or not self.waits else round(self.within_target / self.waits, 3)
+
+    @property
+    def appointment_share(self) -> float | None:
+        return round(self.appointment_arrivals / self.arrivals, 3) if self.arrivals else None
+
+    @property
+    def no_show_rate(self) -> float | None:
+        return round(self.no_shows / self.bookings, 3) if self.bookings and self.no_shows is not None else None
+
+
+SUMS = ("waits", "wait_minutes", "services", "service_minutes")
+
+
+def levels_by_day(offices: QuerySet[Office], first: date, last: date) -> list[Level]:
+    """Each finished day from the summary tables, over the offices together; one query."""
+    rows = (
+        DayFigures.objects.filter(office__in=offices, day__gte=first, day__lte=last)
+        .values("day")
+        .annotate(
+            arrivals=Sum("tickets_issued"),
+            appointment_arrivals=Sum("appointment_tickets"),
+            within_target=Sum("within_target"),
+            bookings=Sum("bookings"),
+            no_shows=Sum("no_shows"),
+            offices=Count("office_id"),
+            p90=Max("wait_minutes_p90"),
+            **{name: Sum(name) for name in SUMS},
+        )
+        .order_by("day")
+    )
+    return [
+        Level(
+            label=row.pop("day"),
+            wait_minutes_p90=row.pop("p90") if row.pop("offices") == 1 else None,
+            **row,
+        )
+        for row in rows
+    ]
+
+
+def levels_by_counter_day(offices: QuerySet[Office], counter: Counter, first: date, last: date) -> list[Level]:
+    """One counter's finished days: the tickets it called; one query."""
+    rows = (
+        HourFigures.objects.filter(office__in=offices, counter=counter, day__gte=first, day__lte=last)
+        .values("day")
+        .annotate(**{name: Sum(name) for name in SUMS})
+        .order_by("day")
+    )
+    return [Level(label=row.pop("day"), **row) for row in rows]
+
+
+def levels_by_hour(offices: QuerySet[Office], first: date, last: date, counter: Counter | None = None) -> list[Level]:
+    """The finished days' hours added up: arrivals by the hour of issue, waits and service
+    times by the hour of the call (of one counter, or all); two queries."""
+    hours = HourFigures.objects.filter(office__in=offices, day__gte=first, day__lte=last)
+    arrived = {
+        row["hour"]: row
+        for row in hours.filter(counter__isnull=True)
+        .values("hour")
+        .annotate(arrivals=Sum("arrivals"), appointment_arrivals=Sum("appointment_arrivals"))
+        .order_by()
+    }
+    called_rows = hours.filter(counter=counter) if counter is not None else hours.filter(counter__isnull=False)
+    called = {
+        row.pop("hour"): row for row in called_rows.values("hour").annotate(**{n: Sum(n) for n in SUMS}).order_by()
+    }
+    return [
+        Level(
+            label=hour,
+            arrivals=arrived.get(hour, {}).get("arrivals", 0) if counter is None else 0,
+            appointment_arrivals=arrived.get(hour, {}).get("appointment_arrivals", 0) if counter is None else 0,
+            **called.get(hour, {}),
+        )
+        for hour in sorted(set(arrived) | set(called))
+    ]
+
+
+def levels_by_counter(offices: QuerySet[Office], first: date, last: date) -> list[Level]:
+    """Each counter's calls over the finished days, labelled "office code-number"; one query."""
+    rows = (
+        HourFigures.objects.filter(office__in=offices, counter__isnull=False, day__gte=first, day__lte=last)
+        .values("counter__office__code", "counter__number")
+        .annotate(**{name: Sum(name) for name in SUMS})
+        .order_by("counter__office__code", "counter__number")
+    )
+    return [Level(label=f"{row.pop('counter__office__code')}-{row.pop('counter__number')}", **row) for row in rows]
+
+
+# --- Deadlines and documents -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OnTime:
+    week: date  # its Monday
+    document: str
+    residency: str
+    due: int
+    on_time: int
+
+    @property
+    def rate(self) -> float | None:
+        return round(self.on_time / self.due, 3) if self.due else None
+
+
+def on_time_by_week(offices: QuerySet[Office], first: date, today: date) -> list[OnTime]:
+    """Applications due from `first` to yesterday and how many were ready by their due
+    date, per week (Monday first), document and residency: the finished days from the
+    summary tables, the others (not rolled up yet) from the applications; three queries."""
+    last = today - timedelta(days=1)
+    counts: dict[tuple[date, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    rolled = (
+        DeadlineFigures.objects.filter(office__in=offices, due_on__gte=first, due_on__lte=last)
+        .values_list("due_on", "document", "residency")
+        .annotate(Sum("due"), Sum("on_time"))
+        .order_by()
+    )
+    live = [
+        (day, doc, res, due, met)
+        for (_o, day, doc, res), (due, met) in deadlines_met(offices, days_not_rolled_up(first, last)).items()
+    ]
+    for day, document, residency, due, met in [*rolled, *live]:
+        week = counts[day - timedelta(days=day.weekday()), document, residency]
+        week[0] += due
+        week[1] += met
+    return [OnTime(week, doc, res, due, met) for (week, doc, res), (due, met) in sorted(counts.items())]
+
+
+def documents_accepted_in(offices: QuerySet[Office], first: date, last: date) -> dict[tuple[int, str], int]:
+    """Applications accepted from `first` to `last` by (office id, document): the finished
+    days from the summary tables, the others (today) from the applications; four queries."""
+    totals: dict[tuple[int, str], int] = defaultdict(int)
+    for office_id, document, count in (
+        DocumentFigures.objects.filter(office__in=offices, day__gte=first, day__lte=last)
+        .values_list("office_id", "service__document")
+        .annotate(Sum("accepted"))
+        .order_by()
+    ):
+        totals[office_id, document] += count
+    documents = dict(Service.objects.values_list("pk", "document"))
+    for (office_id, _day, service_id), count in documents_accepted(offices, days_not_rolled_up(first, last)).items():
+        totals[office_id, documents[service_id]] += count
+    return dict(totals)

@@ -3,12 +3,23 @@
 
 from datetime import date, datetime, timedelta
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from bureau import selectors as core
 from bureau.dashboards import selectors
-from bureau.dashboards.models import DayFigures, DeadlineFigures, DocumentFigures, HourFigures, RolledUpDay
+from bureau.dashboards.models import (
+    DayFigures,
+    DeadlineFigures,
+    DocumentFigures,
+    HourFigures,
+    ProvincialTotal,
+    RolledUpDay,
+)
 from bureau.models import Office
+from bureau.services import DomainError
 
 # How far back the nightly job looks for days not rolled up yet (a new installation rolls
 # up its history in one go; older days can be rolled up by hand with `day_roll_up`).
@@ -79,3 +90,18 @@ def days_roll_up_pending(*, now: datetime | None = None) -> list[date]:
     for day in pending:
         day_roll_up(day=day, now=now)
     return pending
+
+
+def provincial_total_set(
+    *, period: str, starts_on: date, total: int, by: User, now: datetime | None = None
+) -> ProvincialTotal:
+    """Record the province's documents of a period (replacing an earlier figure), for the
+    Documents page's share. Only for supervisors over the whole bureau."""
+    if not core.staff_covers_bureau(by):
+        raise DomainError(_("Only a supervisor over the whole bureau may enter the province's figures."))
+    entry, _created = ProvincialTotal.objects.update_or_create(
+        period=period,
+        starts_on=starts_on,
+        defaults={"total": total, "entered_by": by, "entered_at": now or timezone.now()},
+    )
+    return entry

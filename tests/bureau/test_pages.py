@@ -149,14 +149,14 @@ def test_status_buttons_move_the_application(client: Client) -> None:
 
 
 @pytest.mark.usefixtures("official_calendar")
-def test_supervisor_dashboard_lists_overdue_and_due_soon_of_own_offices(client: Client) -> None:
+def test_the_deadlines_dashboard_lists_overdue_and_due_soon_of_own_offices(client: Client) -> None:
     office = OfficeFactory.create()
     ApplicationFactory.create(office=office, reference="OVERDUE001", due_on=date(2026, 11, 20))
     ApplicationFactory.create(office=office, reference="SOON000001", due_on=date(2026, 12, 1))
     ApplicationFactory.create(office=OfficeFactory.create(), reference="ELSEWHERE1", due_on=date(2026, 11, 20))
     client.force_login(supervisor(office))
     with mock.patch("bureau.selectors.office_today", return_value=date(2026, 11, 27)):
-        page = client.get("/dashboard/").content.decode()
+        page = client.get("/dashboard/deadlines/").content.decode()
     assert "OVERDUE001" in page
     assert "SOON000001" in page
     assert "ELSEWHERE1" not in page
@@ -164,7 +164,9 @@ def test_supervisor_dashboard_lists_overdue_and_due_soon_of_own_offices(client: 
 
 @pytest.mark.usefixtures("official_calendar")
 @pytest.mark.parametrize("rows", [1, 3])
-def test_dashboard_query_count_does_not_grow(client: Client, django_assert_max_num_queries, rows: int) -> None:
+def test_the_deadlines_dashboard_query_count_does_not_grow(
+    client: Client, django_assert_max_num_queries, rows: int
+) -> None:
     office = OfficeFactory.create()
     ApplicationFactory.create_batch(rows, office=office, due_on=date(2026, 11, 20))
     ApplicationFactory.create_batch(rows, office=office, due_on=date(2026, 12, 1))
@@ -172,9 +174,9 @@ def test_dashboard_query_count_does_not_grow(client: Client, django_assert_max_n
     BookingPolicy.objects.create(pk=1)  # as in any installation that has booked once
     with (
         mock.patch("bureau.selectors.office_today", return_value=date(2026, 11, 27)),
-        django_assert_max_num_queries(12),  # +2: the booking window, the calendar years it reaches
+        django_assert_max_num_queries(14),
     ):
-        client.get("/dashboard/")
+        assert client.get("/dashboard/deadlines/").status_code == 200
 
 
 def test_clerk_cannot_open_the_dashboard(client: Client) -> None:

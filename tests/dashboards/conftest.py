@@ -9,8 +9,16 @@ import pytest
 
 from appointments import services as bookings
 from appointments.models import BookingPolicy
-from bureau.models import Counter, Office, Service
-from tests.factories import OfficeFactory, ServiceFactory, clerk, nine_to_ten, walk_in_ticket
+from bureau.models import Application, ApplicationEvent, Counter, Office, Residency, Service
+from tests.factories import (
+    ApplicationFactory,
+    OfficeFactory,
+    ServiceFactory,
+    clerk,
+    nine_to_ten,
+    supervisor,
+    walk_in_ticket,
+)
 from walkins import services as walkins
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -76,3 +84,31 @@ def day(office: Office, passport: Service) -> None:
     walkins.ticket_call_next(counter=window, by=desk, now=at(9, 30))
     walkins.ticket_park(counter=window, by=desk, now=at(9, 31))
     walk_in_ticket(office=office, service=passport, channel="general", by=desk, now=at(9, 0, days=1))
+
+
+@pytest.fixture
+def applications(office: Office, passport: Service) -> None:
+    """Applications around the day. Accepted that day: 2 passports here, 1 at another office. Due that day: one ready at
+    17:00 that day (on time), one ready the next morning (late), one still open (late), an
+    out-of-province one ready the day before (on time)."""
+    by = supervisor(office, username="boss")
+    ApplicationFactory.create_batch(2, office=office, service=passport, accepted_on=DAY.date())
+    ApplicationFactory.create(office=OfficeFactory.create(code="GS"), service=passport, accepted_on=DAY.date())
+
+    def due(ready_at: datetime | None, residency: str = Residency.IN_PROVINCE) -> None:
+        application = ApplicationFactory.create(
+            office=office,
+            service=passport,
+            accepted_on=DAY.date() - timedelta(days=9),
+            due_on=DAY.date(),
+            residency=residency,
+        )
+        if ready_at is not None:
+            ApplicationEvent.objects.create(
+                application=application, status=Application.Status.READY, at=ready_at, by=by
+            )
+
+    due(at(17))
+    due(at(9, days=1))
+    due(None)
+    due(at(11, days=-1), Residency.OUT_OF_PROVINCE)

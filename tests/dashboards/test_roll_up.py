@@ -11,9 +11,8 @@ from django_q.models import Schedule
 
 from bureau.dashboards import services, tasks
 from bureau.dashboards.models import DayFigures, DeadlineFigures, DocumentFigures, HourFigures, RolledUpDay
-from bureau.models import Application, ApplicationEvent, Office, Residency, Service
+from bureau.models import Office, Residency, Service
 from tests.dashboards.conftest import DAY, SHANGHAI, at
-from tests.factories import ApplicationFactory, OfficeFactory, supervisor
 from walkins.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -26,30 +25,6 @@ def rows(model: type[Model]) -> list[dict[str, Any]]:
         ({k: v for k, v in row.items() if k != "id"} for row in model.objects.values()),  # type: ignore[attr-defined]
         key=repr,
     )
-
-
-@pytest.fixture
-def applications(office: Office, passport: Service) -> None:
-    """Accepted that day: 2 passports here, 1 at another office. Due that day: one ready at
-    17:00 that day (on time), one ready the next morning (late), one still open (late), an
-    out-of-province one ready the day before (on time)."""
-    by = supervisor(office, username="boss")
-    ApplicationFactory.create_batch(2, office=office, service=passport, accepted_on=D)
-    ApplicationFactory.create(office=OfficeFactory.create(code="GS"), service=passport, accepted_on=D)
-
-    def due(ready_at: datetime | None, residency: str = Residency.IN_PROVINCE) -> None:
-        application = ApplicationFactory.create(
-            office=office, service=passport, accepted_on=D - timedelta(days=9), due_on=D, residency=residency
-        )
-        if ready_at is not None:
-            ApplicationEvent.objects.create(
-                application=application, status=Application.Status.READY, at=ready_at, by=by
-            )
-
-    due(at(17))
-    due(at(9, days=1))
-    due(None)
-    due(at(11, days=-1), Residency.OUT_OF_PROVINCE)
 
 
 def test_the_roll_up_writes_the_day_as_computed_by_hand(
