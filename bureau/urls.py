@@ -10,6 +10,7 @@ from bureau import converters as _registers_converters  # noqa: F401  (ref, id, 
 from bureau.access import login_attempts_limited
 from bureau.dashboards import api as dashboard_api
 from bureau.dashboards import views as dashboard_views
+from bureau.dashboards import whatif_views
 from priority import urls as priority_urls
 from walkins import api as walkins_api
 from walkins import public_views as walkin_pages
@@ -89,6 +90,7 @@ urlpatterns = [
     path("dashboard/service/", dashboard_views.service_level, name="dashboard-service"),
     path("dashboard/deadlines/", dashboard_views.deadlines, name="dashboard-deadlines"),
     path("dashboard/documents/", dashboard_views.documents, name="dashboard-documents"),
+    path("dashboard/what-if/", whatif_views.what_if, name="dashboard-what-if"),
     path("accounts/login/", login_attempts_limited(auth_views.LoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

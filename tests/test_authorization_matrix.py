@@ -294,6 +294,7 @@ EXPECTED: dict[str, dict[str, dict[str, Outcome]]] = {
     "dashboard-deadlines": {"GET": supervisor_page(200)},
     # POST: the province's total, for a supervisor over the whole bureau only
     "dashboard-documents": {"GET": supervisor_page(200), "POST": supervisor_page(403)},
+    "dashboard-what-if": {"GET": supervisor_page(200)},
     # Django admin, the site's own pages (its per-model pages are left out, see _walk)
     "admin:index": each(METHODS, admin_page(200)),
     "admin:login": {

@@ -6,9 +6,11 @@ office's local date):
   recalls, or marked as not come); waiting now: waiting or parked (0 once the day is
   closed: the end-of-day job records those as not served by closing); the longest current
   wait: how long the earliest of those has been waiting;
-- wait: from issue to first call, in minutes, over the tickets called; within target: those
+- wait: from issue to the first call (a recall or a resumed ticket does not lengthen it), in
+  minutes, over the tickets called; within target: those
   called within the office's target wait (QueueSettings.target_wait_minutes);
-- service time: from call to the end, in minutes, over the tickets served;
+- service time: from the last call (the one the applicant answered) to the end, in minutes,
+  over the tickets served;
 - p50 and p90 by the nearest-rank method (the smallest value that at least 50% / 90% of
   them did not exceed); None when there is none.
 
@@ -21,9 +23,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from appointments.models import Booking
@@ -31,7 +34,7 @@ from appointments.selectors import OFFICE_TZ
 from bureau.dashboards.models import DayFigures, DeadlineFigures, DocumentFigures, HourFigures, RolledUpDay
 from bureau.models import Application, ApplicationEvent, Counter, Office, Service
 from priority.models import Case
-from walkins.models import CounterShift, QueueSettings, Ticket, TicketChannel
+from walkins.models import CounterShift, QueueSettings, Ticket, TicketChannel, TicketEvent
 
 NOT_BOOKED = (Booking.Status.CANCELLED, Booking.Status.OFFICE_CLOSED)
 MISSED = (Ticket.Status.MISSED, Ticket.Status.NO_SHOW)
@@ -118,12 +121,25 @@ class HourStats:
     service_minutes: float = 0.0
 
 
-TICKET_FIELDS = ("office_id", "channel", "status", "issued_at", "called_at", "finished_at", "counter_id")
-TicketRow = tuple[int, str, str, datetime, datetime | None, datetime | None, int | None]
+class TicketRow(NamedTuple):
+    office_id: int
+    channel: str
+    status: str
+    issued_at: datetime
+    first_called_at: datetime | None  # the wait ends here (a recall moves `called_at`)
+    called_at: datetime | None  # the service starts here: the call the applicant answered
+    finished_at: datetime | None
+    counter_id: int | None
 
 
 def _tickets(offices: QuerySet[Office], day: date) -> list[TicketRow]:
-    return list(Ticket.objects.filter(office__in=offices, day=day).values_list(*TICKET_FIELDS))
+    first_call = TicketEvent.objects.filter(ticket=OuterRef("pk"), action="called").order_by("at").values("at")[:1]
+    rows = (
+        Ticket.objects.filter(office__in=offices, day=day)
+        .annotate(first_called_at=Coalesce(Subquery(first_call), F("called_at")))
+        .values_list(*TicketRow._fields)
+    )
+    return [TicketRow(*row) for row in rows]
 
 
 def _targets(offices: QuerySet[Office]) -> dict[int, int]:
@@ -131,21 +147,20 @@ def _targets(offices: QuerySet[Office]) -> dict[int, int]:
 
 
 def _add_ticket(stats: DayStats, row: TicketRow, now: datetime | None) -> None:
-    _office, channel, status, issued_at, called_at, finished_at, _counter = row
     stats.tickets_issued += 1
-    stats.appointment_tickets += channel == TicketChannel.APPOINTMENT
-    stats.tickets_served += status == Ticket.Status.COMPLETED
-    stats.tickets_missed += status in MISSED
-    if status in WAITING:
+    stats.appointment_tickets += row.channel == TicketChannel.APPOINTMENT
+    stats.tickets_served += row.status == Ticket.Status.COMPLETED
+    stats.tickets_missed += row.status in MISSED
+    if row.status in WAITING:
         stats.waiting_now += 1
         if now is not None:
-            stats.longest_wait_minutes = max(stats.longest_wait_minutes, minutes(issued_at, now))
-    if called_at is not None:
-        wait = minutes(issued_at, called_at)
+            stats.longest_wait_minutes = max(stats.longest_wait_minutes, minutes(row.issued_at, now))
+    if row.first_called_at is not None:
+        wait = minutes(row.issued_at, row.first_called_at)
         stats.wait_list.append(wait)
         stats.within_target += wait <= stats.target_wait_minutes
-        if status == Ticket.Status.COMPLETED and finished_at is not None:
-            stats.service_list.append(minutes(called_at, finished_at))
+    if row.status == Ticket.Status.COMPLETED and row.called_at is not None and row.finished_at is not None:
+        stats.service_list.append(minutes(row.called_at, row.finished_at))
 
 
 def _bookings(offices: QuerySet[Office], day: date) -> dict[int, dict[str, int]]:
@@ -173,7 +188,7 @@ def days_stats(offices: QuerySet[Office], day: date, *, now: datetime | None = N
         for office_id in offices.values_list("pk", flat=True)
     }
     for row in _tickets(offices, day):
-        _add_ticket(stats[row[0]], row, now)
+        _add_ticket(stats[row.office_id], row, now)
     for office_id, counts in _bookings(offices, day).items():
         stats[office_id].appointments_booked = counts["booked"]
         stats[office_id].appointments_checked_in = counts["checked_in"]
@@ -193,17 +208,16 @@ def hours_stats(offices: QuerySet[Office], day: date) -> dict[tuple[int, int, in
     """The hours of `day`, keyed by (office id, local hour, counter id or None); one query."""
     hours: dict[tuple[int, int, int | None], HourStats] = defaultdict(HourStats)
     for row in _tickets(offices, day):
-        office_id, channel, status, issued_at, called_at, finished_at, counter_id = row
-        arrived = hours[office_id, timezone.localtime(issued_at, OFFICE_TZ).hour, None]
+        arrived = hours[row.office_id, timezone.localtime(row.issued_at, OFFICE_TZ).hour, None]
         arrived.arrivals += 1
-        arrived.appointment_arrivals += channel == TicketChannel.APPOINTMENT
-        if called_at is not None and counter_id is not None:
-            called = hours[office_id, timezone.localtime(called_at, OFFICE_TZ).hour, counter_id]
+        arrived.appointment_arrivals += row.channel == TicketChannel.APPOINTMENT
+        if row.first_called_at is not None and row.counter_id is not None:
+            called = hours[row.office_id, timezone.localtime(row.first_called_at, OFFICE_TZ).hour, row.counter_id]
             called.waits += 1
-            called.wait_minutes += minutes(issued_at, called_at)
-            if status == Ticket.Status.COMPLETED and finished_at is not None:
+            called.wait_minutes += minutes(row.issued_at, row.first_called_at)
+            if row.status == Ticket.Status.COMPLETED and row.called_at is not None and row.finished_at is not None:
                 called.services += 1
-                called.service_minutes += minutes(called_at, finished_at)
+                called.service_minutes += minutes(row.called_at, row.finished_at)
     return dict(hours)
 
 

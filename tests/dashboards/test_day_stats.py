@@ -13,6 +13,7 @@ from bureau.dashboards import selectors
 from bureau.models import Counter, Office, Service
 from tests.dashboards.conftest import DAY, at
 from tests.factories import OfficeFactory, clerk, staff, supervisor, walk_in_ticket
+from walkins import services as walkins
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +96,18 @@ def test_a_bad_date_is_400_naming_it(office: Office, value: str) -> None:
     )
     assert answer.status_code == 400
     assert list(answer.json()["fields"]) == ["date"]
+
+
+def test_a_recall_does_not_lengthen_the_wait_and_service_starts_at_the_answered_call(
+    office: Office, passport: Service
+) -> None:
+    desk = clerk(office, username="desk")
+    window = Counter.objects.create(office=office, number=1)
+    window.services.set([passport])
+    walk_in_ticket(office=office, service=passport, channel="general", by=desk, now=at(9))
+    walkins.counter_open(counter=window, by=desk, now=at(9, 1))
+    walkins.ticket_call_next(counter=window, by=desk, now=at(9, 6))
+    walkins.ticket_recall(counter=window, by=desk, now=at(9, 9))
+    walkins.ticket_complete(counter=window, by=desk, now=at(9, 19))
+    stats = selectors.day_stats(office, DAY.date())
+    assert (stats.wait_list, stats.service_list) == ([6.0], [10.0])

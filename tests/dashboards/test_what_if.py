@@ -26,7 +26,7 @@ from tests.factories import OfficeFactory, ServiceFactory, clerk, supervisor, wa
 from walkins import services
 from walkins.models import Ticket
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.dashboards.whatif_urls")]
+pytestmark = pytest.mark.django_db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 12, 2)  # a Wednesday
