@@ -39,12 +39,17 @@ class Table:
     footer: Sequence[Cell] = ()
 
     @property
-    def shown_rows(self) -> list[list[str]]:
-        return [[shown(cell) for cell in row] for row in self.rows]
+    def shown_rows(self) -> list[list[tuple[str, bool]]]:
+        """Each cell as shown, and whether it is a figure (set right-aligned)."""
+        return [[(shown(cell), _is_figure(cell)) for cell in row] for row in self.rows]
 
     @property
-    def shown_footer(self) -> list[str]:
-        return [shown(cell) for cell in self.footer]
+    def shown_footer(self) -> list[tuple[str, bool]]:
+        return [(shown(cell), _is_figure(cell)) for cell in self.footer]
+
+
+def _is_figure(cell: Cell) -> bool:
+    return cell is None or (isinstance(cell, int | float) and not isinstance(cell, bool))
 
 
 def shown(cell: Cell) -> str:

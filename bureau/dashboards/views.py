@@ -127,6 +127,7 @@ def today(request: HttpRequest, code: str) -> HttpResponse:
     offices = Office.objects.filter(pk=office.pk)
     row = selectors.today_overview(offices, now)[0]
     lines = hall.queue_lines(office, now)
+    service_names = {service.code: service.name for service in Service.objects.all()}
     counters = selectors.counters_now(office)
     hours = sorted(
         (hour, figures.arrivals)
@@ -143,7 +144,10 @@ def today(request: HttpRequest, code: str) -> HttpResponse:
                 gettext_lazy("Waiting"),
                 gettext_lazy("Estimated wait (min)"),
             ],
-            [[line.queue, line.service, line.count, line.estimated_wait_minutes] for line in lines],
+            [
+                [line.queue, service_names.get(line.service, line.service), line.count, line.estimated_wait_minutes]
+                for line in lines
+            ],
         ),
         "counters": Table(
             "counters",

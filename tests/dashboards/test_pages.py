@@ -22,6 +22,9 @@ from tests.factories import OfficeFactory, bureau_wide_supervisor, clerk, superv
 pytestmark = pytest.mark.django_db
 
 D = DAY.date()
+ROW = (
+    '<td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>'  # residency, due, on time, rate
+)
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +62,7 @@ def test_today_refreshes_as_a_fragment(office: Office, day: None) -> None:
 
 def test_an_office_s_today_shows_queues_counters_and_figures(office: Office, day: None) -> None:
     body = html(signed_in(clerk(office, username="own")), "/dashboard/today/XH/")
-    assert "Waiting now per queue" in body and "<td>2</td>" in body  # B005, B006 in queue B
+    assert "Waiting now per queue" in body and '<td class="num">2</td>' in body  # B005, B006 in queue B
     assert "14.2" in body  # the mean wait
     assert "called within 30 min" in body
     assert 'href="/dashboard/service/"' not in body  # a clerk sees no supervisor's pages
@@ -115,11 +118,11 @@ def test_service_level_shows_finished_days_by_day_hour_and_counter(office: Offic
         counter = html(
             signed_in(supervisor(office, username="b2")), "/dashboard/service/", {"office": "XH", "counter": "1"}
         )
-    assert "<td>14.2</td>" in body and "<td>20.0</td>" in body  # mean and p90 of the day
-    assert "<td>33%</td>" in body  # no-shows: 1 of 3 booked
+    assert '<td class="num">14.2</td>' in body and '<td class="num">20.0</td>' in body  # mean and p90 of the day
+    assert '<td class="num">33%</td>' in body  # no-shows: 1 of 3 booked
     assert '<th scope="row">09:00</th>' in body
     assert '<th scope="row">XH-1</th>' in body
-    assert "Counter 1 only" in counter and "<td>14.2</td>" in counter
+    assert "Counter 1 only" in counter and '<td class="num">14.2</td>' in counter
 
 
 @pytest.mark.parametrize(
@@ -150,8 +153,8 @@ def test_deadlines_show_the_weekly_on_time_rate_by_document_and_residency(
         services.day_roll_up(day=D)
         body = html(signed_in(supervisor(office)), "/dashboard/deadlines/", {"weeks": "2"})
     # Week of 30 November: in-province 1 of 3 on time; out-of-province 1 of 1.
-    assert "<td>In-province</td><td>3</td><td>1</td><td>33%</td>" in body.replace("\n", "")
-    assert "<td>Out-of-province</td><td>1</td><td>1</td><td>100%</td>" in body.replace("\n", "")
+    assert ROW.format("In-province", 3, 1, "33%") in body.replace("\n", "")
+    assert ROW.format("Out-of-province", 1, 1, "100%") in body.replace("\n", "")
 
 
 def test_deadlines_count_days_not_rolled_up_from_the_applications(
@@ -159,7 +162,7 @@ def test_deadlines_count_days_not_rolled_up_from_the_applications(
 ) -> None:
     with mock.patch("django.utils.timezone.now", return_value=at(9, days=7)):
         body = html(signed_in(supervisor(office)), "/dashboard/deadlines/", {"weeks": "2"})
-    assert "<td>In-province</td><td>3</td><td>1</td><td>33%</td>" in body.replace("\n", "")
+    assert ROW.format("In-province", 3, 1, "33%") in body.replace("\n", "")
 
 
 def test_documents_count_the_period_and_the_share_of_the_province(
