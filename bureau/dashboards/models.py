@@ -57,8 +57,8 @@ class DayFigures(models.Model):
 
 
 class HourFigures(models.Model):
-    """One hour of an office's finished day: arrivals (by the hour of issue) on the office's
-    row, and on each counter's row the tickets it called in that hour."""
+    """One hour of an office's finished day, by the hour of issue: the arrivals on the
+    office's row, and on each counter's row those of them it called."""
 
     office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="+", verbose_name=_("office"))
     day = models.DateField(_("day"))

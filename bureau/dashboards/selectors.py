@@ -110,8 +110,9 @@ class DayStats:
 
 @dataclass
 class HourStats:
-    """An hour of an office's day: arrivals by the hour of issue, and per counter the
-    tickets it called in that hour (counter None: the office's row of arrivals)."""
+    """An hour of an office's day, by the hour of issue: the arrivals (counter None), and per
+    counter those of them it called, so that an hour's wait is that of the people who came
+    then."""
 
     arrivals: int = 0
     appointment_arrivals: int = 0
@@ -212,7 +213,7 @@ def hours_stats(offices: QuerySet[Office], day: date) -> dict[tuple[int, int, in
         arrived.arrivals += 1
         arrived.appointment_arrivals += row.channel == TicketChannel.APPOINTMENT
         if row.first_called_at is not None and row.counter_id is not None:
-            called = hours[row.office_id, timezone.localtime(row.first_called_at, OFFICE_TZ).hour, row.counter_id]
+            called = hours[row.office_id, timezone.localtime(row.issued_at, OFFICE_TZ).hour, row.counter_id]
             called.waits += 1
             called.wait_minutes += minutes(row.issued_at, row.first_called_at)
             if row.status == Ticket.Status.COMPLETED and row.called_at is not None and row.finished_at is not None:
@@ -414,8 +415,8 @@ def levels_by_counter_day(offices: QuerySet[Office], counter: Counter, first: da
 
 
 def levels_by_hour(offices: QuerySet[Office], first: date, last: date, counter: Counter | None = None) -> list[Level]:
-    """The finished days' hours added up: arrivals by the hour of issue, waits and service
-    times by the hour of the call (of one counter, or all); two queries."""
+    """The finished days' hours added up, by the hour of issue: arrivals, and the waits and
+    service times of those called (by one counter, or any); two queries."""
     hours = HourFigures.objects.filter(office__in=offices, day__gte=first, day__lte=last)
     arrived = {
         row["hour"]: row
