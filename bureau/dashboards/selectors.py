@@ -490,6 +490,25 @@ def on_time_by_week(offices: QuerySet[Office], first: date, today: date) -> list
     return [OnTime(week, doc, res, due, met) for (week, doc, res), (due, met) in sorted(counts.items())]
 
 
+@dataclass(frozen=True)
+class AtRisk:
+    document: str
+    residency: str
+    due_soon: int
+    overdue: int
+
+
+def at_risk_by_kind(due_soon: QuerySet[Application], overdue: QuerySet[Application]) -> list[AtRisk]:
+    """How many of each list there are, by document and residency; two queries."""
+
+    def counted(applications: QuerySet[Application]) -> dict[tuple[str, str], int]:
+        rows = applications.values_list("service__document", "residency").annotate(Count("pk")).order_by()
+        return {(document, residency): count for document, residency, count in rows}
+
+    soon, late = counted(due_soon), counted(overdue)
+    return [AtRisk(doc, res, soon.get((doc, res), 0), late.get((doc, res), 0)) for doc, res in sorted({*soon, *late})]
+
+
 def documents_accepted_in(offices: QuerySet[Office], first: date, last: date) -> dict[tuple[int, str], int]:
     """Applications accepted from `first` to `last` by (office id, document): the finished
     days from the summary tables, the others (today) from the applications; four queries."""

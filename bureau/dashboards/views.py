@@ -361,6 +361,10 @@ def service_level(request: HttpRequest) -> HttpResponse:
 # --- Deadlines ------------------------------------------------------------------------------
 
 
+# The overdue and due-soon lists show this many on the page; their export holds them all.
+LISTED_ON_PAGE = 50
+
+
 @supervisor_required
 @require_GET
 def deadlines(request: HttpRequest) -> HttpResponse:
@@ -373,9 +377,10 @@ def deadlines(request: HttpRequest) -> HttpResponse:
     weeks = data.get("weeks") or 12
     today = core.office_today()
     monday = today - timedelta(days=today.weekday())
-    applications = core.applications_for_staff(request.user).filter(office__in=offices)
-    due_soon = list(core.applications_due_soon(request.user).filter(office__in=offices))
-    overdue = list(core.applications_overdue(request.user).filter(office__in=offices))
+    due_soon_all = core.applications_due_soon(request.user).filter(office__in=offices)
+    overdue_all = core.applications_overdue(request.user).filter(office__in=offices)
+    shown_rows = None if "export" in request.GET else LISTED_ON_PAGE  # an export holds them all
+    due_soon, overdue = list(due_soon_all[:shown_rows]), list(overdue_all[:shown_rows])
     rates = selectors.on_time_by_week(offices, monday - timedelta(weeks=weeks - 1), today)
     documents, residencies = dict(Service.Document.choices), dict(Residency.choices)
 
@@ -424,13 +429,18 @@ def deadlines(request: HttpRequest) -> HttpResponse:
     }
     if response := export_requested(request, tables, f"deadlines-{today.isoformat()}"):
         return response
+    at_risk = selectors.at_risk_by_kind(due_soon_all, overdue_all)
     weekly = sorted({r.week for r in rates})
     context = {
         "form": form,
         "tables": tables,
         "soon_days": core.DUE_SOON_WORKING_DAYS,
         "query": _query(request),
-        "by_kind": _by_document_and_residency(due_soon, overdue),
+        "by_kind": [
+            (documents[row.document], residencies[row.residency], row.due_soon, row.overdue) for row in at_risk
+        ],
+        "due_soon_total": sum(row.due_soon for row in at_risk),
+        "overdue_total": sum(row.overdue for row in at_risk),
         "recomputes": DeadlineRecompute.objects.all()[:5],
         "chart": charts.lines(
             [week.isoformat() for week in weekly],
@@ -440,27 +450,12 @@ def deadlines(request: HttpRequest) -> HttpResponse:
             },
             percent=True,
         ),
-        "applications": applications,
     }
     return render(request, "dashboards/deadlines.html", context)
 
 
 def _rate_of(rates: list[selectors.OnTime], week: date, document: str, residency: str) -> float | None:
     return next((r.rate for r in rates if (r.week, r.document, r.residency) == (week, document, residency)), None)
-
-
-def _by_document_and_residency(due_soon: list[Any], overdue: list[Any]) -> list[tuple[Any, Any, int, int]]:
-    documents, residencies = dict(Service.Document.choices), dict(Residency.choices)
-    kinds = sorted({(a.service.document, a.residency) for a in [*due_soon, *overdue]})
-    return [
-        (
-            documents[doc],
-            residencies[res],
-            sum(1 for a in due_soon if (a.service.document, a.residency) == (doc, res)),
-            sum(1 for a in overdue if (a.service.document, a.residency) == (doc, res)),
-        )
-        for doc, res in kinds
-    ]
 
 
 # --- Documents ------------------------------------------------------------------------------

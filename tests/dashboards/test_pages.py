@@ -17,7 +17,7 @@ from bureau.dashboards import services
 from bureau.dashboards.models import ProvincialTotal
 from bureau.models import Counter, Office, Service, StaffMember
 from tests.dashboards.conftest import DAY, at
-from tests.factories import OfficeFactory, bureau_wide_supervisor, clerk, supervisor, walk_in_ticket
+from tests.factories import ApplicationFactory, OfficeFactory, bureau_wide_supervisor, clerk, supervisor, walk_in_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -265,3 +265,13 @@ def test_an_office_s_pages_cost_the_same_queries_however_busy(office: Office, pa
 )
 def test_a_filter_that_is_not_utf8_is_named_not_a_500(office: Office, url: str) -> None:
     assert signed_in(supervisor(office)).get(url).status_code == 400
+
+
+def test_the_deadlines_page_lists_the_first_50_and_the_export_all(office: Office, passport: Service) -> None:
+    ApplicationFactory.create_batch(53, office=office, service=passport, due_on=D - timedelta(days=3))
+    client = signed_in(supervisor(office))
+    body = html(client, "/dashboard/deadlines/")
+    assert "The first 50 of 53; the export holds them all." in body
+    assert '<th scope="col">Overdue</th>' in body and '<td class="num">53</td>' in body  # by document and residency
+    exported = client.get("/dashboard/deadlines/", {"export": "overdue", "format": "csv"}).content.decode("utf-8-sig")
+    assert len(exported.strip().splitlines()) == 54  # the header and 53
