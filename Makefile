@@ -29,6 +29,7 @@ data: $(BIN)/.installed
 	$(BIN)/python manage.py load_demo_bookings
 	$(BIN)/python manage.py load_demo_queues
 	$(BIN)/python manage.py load_demo_priority
+	$(BIN)/python manage.py load_demo_history
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -52,6 +53,7 @@ bench: $(BIN)/.installed
 		REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/13} $(BIN)/python -W ignore -m tests.bench.queues
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bureau} $(BIN)/python -m tests.bench.estimate
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bureau} $(BIN)/python -W ignore -m tests.bench.priority
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bureau} $(BIN)/python -W ignore -m tests.bench.dashboards
 
 messages: $(BIN)/.installed
 	$(BIN)/python manage.py makemessages --locale zh_Hans --ignore '.venv/*' --ignore 'tests/*' --no-obsolete
