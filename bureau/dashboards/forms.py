@@ -62,7 +62,9 @@ class ServiceLevelForm(OfficesForm):
         data = super().clean() or {}
         last = data.get("last") or self.today - timedelta(days=1)
         first = data.get("first") or last - timedelta(days=DEFAULT_DAYS - 1)
-        if first > last:
+        if last > self.today:
+            self.add_error("last", _("Choose a day up to today."))
+        elif first > last:
             self.add_error("first", _("The first day comes before the last."))
         elif (last - first).days >= MAX_PERIOD_DAYS:
             self.add_error("first", _("Choose at most %(days)d days.") % {"days": MAX_PERIOD_DAYS})
@@ -124,3 +126,13 @@ class ProvincialTotalForm(forms.Form):
     period = forms.ChoiceField(label=_("Period"), choices=ProvincialTotal.Period.choices)
     on = DateInRangeField(label=_("Day in the period"))
     total = forms.IntegerField(label=_("Documents accepted in the province"), min_value=1, max_value=100_000_000)
+
+    def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean_on(self) -> date:
+        on: date = self.cleaned_data["on"]
+        if on > self.today:
+            raise forms.ValidationError(_("Choose a day up to today."))
+        return on

@@ -16,6 +16,8 @@ class RolledUpDay(models.Model):
 
     day = models.DateField(_("day"), unique=True)
     rolled_at = models.DateTimeField(_("rolled up at"))
+    # Under which definitions of the figures (bureau.dashboards.services.DEFINITIONS).
+    definitions = models.PositiveSmallIntegerField(_("definitions"), default=1)
 
     class Meta:
         ordering = ["-day"]

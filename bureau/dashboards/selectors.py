@@ -23,9 +23,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -373,82 +373,147 @@ class Level:
         return round(self.no_shows / self.bookings, 3) if self.bookings and self.no_shows is not None else None
 
 
-SUMS = ("waits", "wait_minutes", "services", "service_minutes")
-
-
-def levels_by_day(offices: QuerySet[Office], first: date, last: date) -> list[Level]:
-    """Each finished day from the summary tables, over the offices together; one query."""
-    rows = (
-        DayFigures.objects.filter(office__in=offices, day__gte=first, day__lte=last)
-        .values("day")
-        .annotate(
-            arrivals=Sum("tickets_issued"),
-            appointment_arrivals=Sum("appointment_tickets"),
-            within_target=Sum("within_target"),
-            bookings=Sum("bookings"),
-            no_shows=Sum("no_shows"),
-            offices=Count("office_id"),
-            p90=Max("wait_minutes_p90"),
-            **{name: Sum(name) for name in SUMS},
-        )
-        .order_by("day")
-    )
+def day_rows(offices: QuerySet[Office], day: date) -> list[DayFigures]:
+    """The summary rows of `day` (unsaved): what the roll-up writes, and what the pages over
+    a period read for a day not rolled up yet."""
     return [
-        Level(
-            label=row.pop("day"),
-            wait_minutes_p90=row.pop("p90") if row.pop("offices") == 1 else None,
-            **row,
+        DayFigures(
+            office_id=office_id,
+            day=day,
+            tickets_issued=stats.tickets_issued,
+            appointment_tickets=stats.appointment_tickets,
+            tickets_served=stats.tickets_served,
+            tickets_missed=stats.tickets_missed,
+            waits=len(stats.wait_list),
+            wait_minutes=sum(stats.wait_list),
+            wait_minutes_p90=stats.wait_minutes_p90,
+            within_target=stats.within_target,
+            services=len(stats.service_list),
+            service_minutes=sum(stats.service_list),
+            service_minutes_p90=stats.service_minutes_p90,
+            bookings=stats.appointments_booked,
+            checked_in=stats.appointments_checked_in,
+            no_shows=stats.appointments_no_show,
         )
-        for row in rows
+        for office_id, stats in days_stats(offices, day).items()
+        if stats.tickets_issued or stats.appointments_booked
     ]
 
 
-def levels_by_counter_day(offices: QuerySet[Office], counter: Counter, first: date, last: date) -> list[Level]:
-    """One counter's finished days: the tickets it called; one query."""
-    rows = (
-        HourFigures.objects.filter(office__in=offices, counter=counter, day__gte=first, day__lte=last)
-        .values("day")
-        .annotate(**{name: Sum(name) for name in SUMS})
-        .order_by("day")
-    )
-    return [Level(label=row.pop("day"), **row) for row in rows]
-
-
-def levels_by_hour(offices: QuerySet[Office], first: date, last: date, counter: Counter | None = None) -> list[Level]:
-    """The finished days' hours added up, by the hour of issue: arrivals, and the waits and
-    service times of those called (by one counter, or any); two queries."""
-    hours = HourFigures.objects.filter(office__in=offices, day__gte=first, day__lte=last)
-    arrived = {
-        row["hour"]: row
-        for row in hours.filter(counter__isnull=True)
-        .values("hour")
-        .annotate(arrivals=Sum("arrivals"), appointment_arrivals=Sum("appointment_arrivals"))
-        .order_by()
-    }
-    called_rows = hours.filter(counter=counter) if counter is not None else hours.filter(counter__isnull=False)
-    called = {
-        row.pop("hour"): row for row in called_rows.values("hour").annotate(**{n: Sum(n) for n in SUMS}).order_by()
-    }
+def hour_rows(offices: QuerySet[Office], day: date) -> list[HourFigures]:
+    """The hours' summary rows of `day` (unsaved), as day_rows."""
     return [
-        Level(
-            label=hour,
-            arrivals=arrived.get(hour, {}).get("arrivals", 0) if counter is None else 0,
-            appointment_arrivals=arrived.get(hour, {}).get("appointment_arrivals", 0) if counter is None else 0,
-            **called.get(hour, {}),
-        )
-        for hour in sorted(set(arrived) | set(called))
+        HourFigures(office_id=office_id, day=day, hour=hour, counter_id=counter_id, **vars(figures))
+        for (office_id, hour, counter_id), figures in hours_stats(offices, day).items()
     ]
 
 
-def levels_by_counter(offices: QuerySet[Office], first: date, last: date) -> list[Level]:
-    """Each counter's calls over the finished days, labelled "office code-number"; one query."""
-    rows = (
-        HourFigures.objects.filter(office__in=offices, counter__isnull=False, day__gte=first, day__lte=last)
-        .values("counter__office__code", "counter__number")
-        .annotate(**{name: Sum(name) for name in SUMS})
-        .order_by("counter__office__code", "counter__number")
+DAY_SUMS = {
+    "arrivals": "tickets_issued",
+    "appointment_arrivals": "appointment_tickets",
+    "within_target": "within_target",
+    "bookings": "bookings",
+    "no_shows": "no_shows",
+    "waits": "waits",
+    "wait_minutes": "wait_minutes",
+    "services": "services",
+    "service_minutes": "service_minutes",
+}
+CALL_SUMS = {name: name for name in ("waits", "wait_minutes", "services", "service_minutes")}
+ARRIVAL_SUMS = {name: name for name in ("arrivals", "appointment_arrivals")}
+Totals = dict[tuple[Any, ...], dict[str, Any]]
+
+
+def _totals(rolled: QuerySet[Any], live: Iterable[Any], keys: tuple[str, ...], sums: dict[str, str]) -> Totals:
+    """Summary rows added up by `keys`: the rolled-up ones in the database, the live ones
+    (unsaved, of days not rolled up) here."""
+    totals: Totals = defaultdict(lambda: dict.fromkeys(sums, 0))
+    for row in rolled.values(*keys).annotate(**{name: Sum(column) for name, column in sums.items()}).order_by():
+        group = totals[tuple(row[key] for key in keys)]
+        for name in sums:
+            group[name] += row[name] or 0
+    for record in live:
+        group = totals[tuple(getattr(record, key) for key in keys)]
+        for name, column in sums.items():
+            group[name] += getattr(record, column)
+    return totals
+
+
+def _live_days(first: date, last: date, today: date) -> list[date]:
+    return days_not_rolled_up(first, min(last, today)) if first <= today else []
+
+
+def levels_by_day(offices: QuerySet[Office], first: date, last: date, today: date) -> list[Level]:
+    """Each day from `first` to `last` over the offices together: rolled-up days from the
+    summary tables, the others (today, or a day the nightly job has not reached) live. A
+    day's p90 only where one office had tickets (percentiles do not add)."""
+    rolled = DayFigures.objects.filter(office__in=offices, day__gte=first, day__lte=last)
+    live = [row for day in _live_days(first, last, today) for row in day_rows(offices, day)]
+    p90s: dict[date, list[float | None]] = defaultdict(list)
+    for day, p90 in [*rolled.values_list("day", "wait_minutes_p90"), *((r.day, r.wait_minutes_p90) for r in live)]:
+        p90s[day].append(p90)
+    return [
+        Level(label=day, wait_minutes_p90=p90s[day][0] if len(p90s[day]) == 1 else None, **sums)
+        for (day,), sums in sorted(_totals(rolled, live, ("day",), DAY_SUMS).items())
+    ]
+
+
+def _hours(
+    offices: QuerySet[Office], first: date, last: date, today: date
+) -> tuple[QuerySet[HourFigures], list[HourFigures]]:
+    rolled = HourFigures.objects.filter(office__in=offices, day__gte=first, day__lte=last)
+    return rolled, [row for day in _live_days(first, last, today) for row in hour_rows(offices, day)]
+
+
+def levels_by_counter_day(
+    offices: QuerySet[Office], counter: Counter, first: date, last: date, today: date
+) -> list[Level]:
+    """One counter's days: the tickets it called."""
+    rolled, live = _hours(offices, first, last, today)
+    mine = [row for row in live if row.counter_id == counter.pk]
+    totals = _totals(rolled.filter(counter=counter), mine, ("day",), CALL_SUMS)
+    return [Level(label=day, **sums) for (day,), sums in sorted(totals.items())]
+
+
+def levels_by_hour(
+    offices: QuerySet[Office], first: date, last: date, today: date, counter: Counter | None = None
+) -> list[Level]:
+    """The days' hours added up, by the hour of issue: arrivals (when no counter is chosen),
+    and the waits and service times of those called (by the counter, or any)."""
+    rolled, live = _hours(offices, first, last, today)
+    arrived = (
+        _totals(rolled.filter(counter__isnull=True), [r for r in live if r.counter_id is None], ("hour",), ARRIVAL_SUMS)
+        if counter is None
+        else {}
     )
-    return [Level(label=f"{row.pop('counter__office__code')}-{row.pop('counter__number')}", **row) for row in rows]
+    if counter is None:
+        calls = _totals(rolled.filter(counter__isnull=False), [r for r in live if r.counter_id], ("hour",), CALL_SUMS)
+    else:
+        calls = _totals(
+            rolled.filter(counter=counter), [r for r in live if r.counter_id == counter.pk], ("hour",), CALL_SUMS
+        )
+    return [
+        Level(label=hour, **arrived.get((hour,), {}), **calls.get((hour,), {}))
+        for (hour,) in sorted(set(arrived) | set(calls))
+    ]
+
+
+def levels_by_counter(offices: QuerySet[Office], first: date, last: date, today: date) -> list[Level]:
+    """Each counter's calls over the days, labelled "office code-number"."""
+    rolled, live = _hours(offices, first, last, today)
+    totals = _totals(
+        rolled.filter(counter__isnull=False), [r for r in live if r.counter_id], ("counter_id",), CALL_SUMS
+    )
+    labels = {
+        pk: (code, number)
+        for pk, code, number in Counter.objects.filter(pk__in=[key for (key,) in totals]).values_list(
+            "pk", "office__code", "number"
+        )
+    }
+    return [
+        Level(label=f"{code}-{number}", **totals[(pk,)])
+        for pk, (code, number) in sorted(labels.items(), key=lambda item: item[1])
+    ]
 
 
 # --- Deadlines and documents -----------------------------------------------------------

@@ -24,14 +24,21 @@ from bureau.services import DomainError
 # How far back the nightly job looks for days not rolled up yet (a new installation rolls
 # up its history in one go; older days can be rolled up by hand with `day_roll_up`).
 CATCH_UP_DAYS = 400
+# The figures' definitions (bureau.dashboards.selectors), numbered: change the number with a
+# definition, and the nightly job rolls every day of the last CATCH_UP_DAYS up again.
+DEFINITIONS = 2
 
 
 def day_roll_up(*, day: date, now: datetime | None = None) -> RolledUpDay:
     """Replace every office's summary rows of `day` by its figures now, in one transaction:
-    running it again for the same day writes the same rows."""
+    running it again for the same day writes the same rows. Only a finished day: today's
+    figures are still changing."""
+    now = now or timezone.now()
+    if day >= timezone.localtime(now, selectors.OFFICE_TZ).date():
+        raise DomainError(_("Only a day that has ended can be rolled up."), field="day")
     offices = Office.objects.all()
-    days = selectors.days_stats(offices, day)
-    hours = selectors.hours_stats(offices, day)
+    days = selectors.day_rows(offices, day)
+    hours = selectors.hour_rows(offices, day)
     documents = selectors.documents_accepted(offices, [day])
     deadlines = selectors.deadlines_met(offices, [day])
     with transaction.atomic():
@@ -39,32 +46,8 @@ def day_roll_up(*, day: date, now: datetime | None = None) -> RolledUpDay:
         HourFigures.objects.filter(day=day).delete()
         DocumentFigures.objects.filter(day=day).delete()
         DeadlineFigures.objects.filter(due_on=day).delete()
-        DayFigures.objects.bulk_create(
-            DayFigures(
-                office_id=office_id,
-                day=day,
-                tickets_issued=stats.tickets_issued,
-                appointment_tickets=stats.appointment_tickets,
-                tickets_served=stats.tickets_served,
-                tickets_missed=stats.tickets_missed,
-                waits=len(stats.wait_list),
-                wait_minutes=sum(stats.wait_list),
-                wait_minutes_p90=stats.wait_minutes_p90,
-                within_target=stats.within_target,
-                services=len(stats.service_list),
-                service_minutes=sum(stats.service_list),
-                service_minutes_p90=stats.service_minutes_p90,
-                bookings=stats.appointments_booked,
-                checked_in=stats.appointments_checked_in,
-                no_shows=stats.appointments_no_show,
-            )
-            for office_id, stats in days.items()
-            if stats.tickets_issued or stats.appointments_booked
-        )
-        HourFigures.objects.bulk_create(
-            HourFigures(office_id=office_id, day=day, hour=hour, counter_id=counter_id, **vars(figures))
-            for (office_id, hour, counter_id), figures in hours.items()
-        )
+        DayFigures.objects.bulk_create(days)
+        HourFigures.objects.bulk_create(hours)
         DocumentFigures.objects.bulk_create(
             DocumentFigures(office_id=office_id, day=day, service_id=service_id, accepted=count)
             for (office_id, _day, service_id), count in documents.items()
@@ -75,17 +58,19 @@ def day_roll_up(*, day: date, now: datetime | None = None) -> RolledUpDay:
             )
             for (office_id, _day, document, residency), (due, on_time) in deadlines.items()
         )
-        rolled, _created = RolledUpDay.objects.update_or_create(day=day, defaults={"rolled_at": now or timezone.now()})
+        rolled, _created = RolledUpDay.objects.update_or_create(
+            day=day, defaults={"rolled_at": now, "definitions": DEFINITIONS}
+        )
     return rolled
 
 
 def days_roll_up_pending(*, now: datetime | None = None) -> list[date]:
     """Roll up every finished day (before today) of the last CATCH_UP_DAYS not rolled up
-    yet, oldest first; the days it rolled up."""
+    yet, or rolled up under earlier definitions, oldest first; the days it rolled up."""
     now = now or timezone.now()
     today = timezone.localtime(now, selectors.OFFICE_TZ).date()
     first = today - timedelta(days=CATCH_UP_DAYS)
-    done = set(RolledUpDay.objects.filter(day__gte=first).values_list("day", flat=True))
+    done = set(RolledUpDay.objects.filter(day__gte=first, definitions=DEFINITIONS).values_list("day", flat=True))
     pending = [first + timedelta(days=n) for n in range(CATCH_UP_DAYS) if first + timedelta(days=n) not in done]
     for day in pending:
         day_roll_up(day=day, now=now)

@@ -29,6 +29,7 @@ from bureau.dashboards.forms import (
 )
 from bureau.dashboards.models import ProvincialTotal
 from bureau.dashboards.tables import Share, Table, export_requested, shown
+from bureau.forms import EARLIEST_DATE, LATEST_DATE
 from bureau.models import Counter, DeadlineRecompute, Office, Residency, Service, StaffMember
 from bureau.services import DomainError
 from walkins import selectors as hall
@@ -290,12 +291,13 @@ def service_level(request: HttpRequest) -> HttpResponse:
         return render(request, "dashboards/service_level.html", {"form": form}, status=400)
     data = form.cleaned_data
     offices, counter, first, last = form.chosen(), data["counter_row"], data["first"], data["last"]
+    today = core.office_today()
     if counter is None:
-        days = selectors.levels_by_day(offices, first, last)
+        days = selectors.levels_by_day(offices, first, last, today)
     else:
-        days = selectors.levels_by_counter_day(offices, counter, first, last)
-    hours = selectors.levels_by_hour(offices, first, last, counter)
-    counters = selectors.levels_by_counter(offices, first, last)
+        days = selectors.levels_by_counter_day(offices, counter, first, last, today)
+    hours = selectors.levels_by_hour(offices, first, last, today, counter)
+    counters = selectors.levels_by_counter(offices, first, last, today)
     tables = {
         "days": Table(
             "days",
@@ -441,7 +443,8 @@ def deadlines(request: HttpRequest) -> HttpResponse:
         ],
         "due_soon_total": sum(row.due_soon for row in at_risk),
         "overdue_total": sum(row.overdue for row in at_risk),
-        "recomputes": DeadlineRecompute.objects.all()[:5],
+        # Recomputations change deadlines bureau-wide: their counts are for the whole bureau's eyes.
+        "recomputes": DeadlineRecompute.objects.all()[:5] if core.staff_covers_bureau(request.user) else None,
         "chart": charts.lines(
             [week.isoformat() for week in weekly],
             {
@@ -470,7 +473,7 @@ def documents(request: HttpRequest) -> HttpResponse:
     offices_of_user = core.staff_offices(request.user)
     if request.method == "POST" and not core.staff_covers_bureau(request.user):
         return render(request, "403.html", status=403)
-    total_form = ProvincialTotalForm(request.POST or None)
+    total_form = ProvincialTotalForm(request.POST or None, today=today)
     if request.method == "POST" and total_form.is_valid() and (saved := _total_saved(request, total_form, today)):
         return saved
     form = DocumentsForm(request.GET, offices=offices_of_user, today=today)
@@ -499,7 +502,7 @@ def documents(request: HttpRequest) -> HttpResponse:
         "form": form,
         "total_form": total_form
         if request.method == "POST"
-        else ProvincialTotalForm(initial={"period": period, "on": first}),
+        else ProvincialTotalForm(initial={"period": period, "on": first}, today=today),
         "may_enter_total": core.staff_covers_bureau(request.user),
         "query": _query(request),
         "table": table,
@@ -508,7 +511,8 @@ def documents(request: HttpRequest) -> HttpResponse:
         "last": last,
         "ours": ours,
         "provincial": provincial,
-        "share_percent": shown(Share(ours / provincial.total)) if provincial else None,
+        # A province's total below ours is a typing error, not a share over 100%.
+        "share_percent": shown(Share(ours / provincial.total)) if provincial and provincial.total >= ours else None,
         "chart": charts.bars(
             [office.name for office in listed],
             {name: [counts.get((office.pk, doc), 0) for office in listed] for doc, name in kinds},
@@ -553,8 +557,8 @@ def office_day(request: HttpRequest, code: str, day: date | None = None) -> Http
     context = {
         "office": office,
         "day": shown,
-        "previous": shown - timedelta(days=1),
-        "next": shown + timedelta(days=1),
+        "previous": shown - timedelta(days=1) if shown > EARLIEST_DATE else None,
+        "next": shown + timedelta(days=1) if shown < LATEST_DATE else None,
         "slots": slots,
         "totals": totals,
         "channels": [name for name, _taken, _quota in per_channel],

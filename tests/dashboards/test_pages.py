@@ -275,3 +275,61 @@ def test_the_deadlines_page_lists_the_first_50_and_the_export_all(office: Office
     assert '<th scope="col">Overdue</th>' in body and '<td class="num">53</td>' in body  # by document and residency
     exported = client.get("/dashboard/deadlines/", {"export": "overdue", "format": "csv"}).content.decode("utf-8-sig")
     assert len(exported.strip().splitlines()) == 54  # the header and 53
+
+
+def test_service_level_over_several_offices_adds_them_up_without_a_p90(office: Office, day: None) -> None:
+    other = OfficeFactory.create(code="GS")
+    window = Counter.objects.create(office=other, number=1)
+    window.services.set(Service.objects.all())
+    walk_in_ticket(office=other, service=Service.objects.get(), channel="general", by=clerk(other), now=at(9))
+    with mock.patch("django.utils.timezone.now", return_value=at(9, days=1)):
+        services.day_roll_up(day=D)
+        body = html(signed_in(supervisor(office, other)), "/dashboard/service/")
+    row = body.split('<th scope="row">2 Dec 2026</th>')[1].split("</tr>")[0]
+    # 7 issued (6 here, 1 at GS), 0 appointments, 7 walk-ins, 0%, mean 14.2, no p90
+    assert row.split("</td>")[:6] == [
+        '<td class="num">7',
+        '<td class="num">0',
+        '<td class="num">7',
+        '<td class="num">0%',
+        '<td class="num">14.2',
+        '<td class="num">—',
+    ]
+
+
+def test_service_level_reads_days_not_rolled_up_and_today_live(office: Office, day: None) -> None:
+    client = signed_in(supervisor(office))
+    today = html(client, "/dashboard/service/", {"office": "XH", "first": "2026-12-02", "last": "2026-12-02"})
+    assert '<th scope="row">2 Dec 2026</th><td class="num">6</td>' in today
+    assert '<th scope="row">XH-1</th><td class="num">4</td>' in today
+    with mock.patch("django.utils.timezone.now", return_value=at(9, days=1)):  # the job has not run yet
+        yesterday = html(client, "/dashboard/service/", {"office": "XH", "counter": "1"})
+    assert '<td class="num">14.2</td>' in yesterday
+    assert "Choose a day up to today." in html(client, "/dashboard/service/", {"last": "2026-12-03"}, status=400)
+
+
+def test_a_provincial_total_for_a_future_period_is_refused(office: Office) -> None:
+    answer = signed_in(bureau_wide_supervisor(username="bureau")).post(
+        "/dashboard/documents/", {"period": "month", "on": "2099-12-31", "total": "5000"}
+    )
+    assert answer.status_code == 400 and "Choose a day up to today." in answer.content.decode()
+    assert not ProvincialTotal.objects.exists()
+
+
+def test_a_provincial_total_below_ours_is_flagged_not_shown_as_a_share(
+    office: Office, day: None, applications: None
+) -> None:
+    client = signed_in(bureau_wide_supervisor(username="bureau"))
+    client.post("/dashboard/documents/", {"period": "day", "on": "2026-12-02", "total": "1"})
+    body = html(client, "/dashboard/documents/", {"period": "day", "on": "2026-12-02"})
+    assert "That is fewer than this bureau accepted" in body and "Our share" not in body
+
+
+def test_only_a_bureau_wide_supervisor_sees_the_deadline_recomputations(office: Office) -> None:
+    assert "Deadline recomputations" not in html(signed_in(supervisor(office)), "/dashboard/deadlines/")
+    assert "Deadline recomputations" in html(signed_in(bureau_wide_supervisor(username="b")), "/dashboard/deadlines/")
+
+
+def test_the_office_day_offers_no_day_outside_the_calendar(office: Office) -> None:
+    body = html(signed_in(supervisor(office)), "/dashboard/offices/XH/2099-12-31/")
+    assert "/dashboard/offices/XH/2100-01-01/" not in body and "/dashboard/offices/XH/2099-12-30/" in body

@@ -12,12 +12,14 @@ from django_q.models import Schedule
 from bureau.dashboards import services, tasks
 from bureau.dashboards.models import DayFigures, DeadlineFigures, DocumentFigures, HourFigures, RolledUpDay
 from bureau.models import Office, Residency, Service
+from bureau.services import DomainError
 from tests.dashboards.conftest import DAY, SHANGHAI, at
 from walkins.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
 D = DAY.date()
+AFTER = at(1, days=1)  # the night after the day
 
 
 def rows(model: type[Model]) -> list[dict[str, Any]]:
@@ -30,7 +32,7 @@ def rows(model: type[Model]) -> list[dict[str, Any]]:
 def test_the_roll_up_writes_the_day_as_computed_by_hand(
     office: Office, passport: Service, day: None, applications: None
 ) -> None:
-    services.day_roll_up(day=D)
+    services.day_roll_up(day=D, now=AFTER)
     figures = DayFigures.objects.get(office=office, day=D)
     assert (figures.tickets_issued, figures.tickets_served, figures.tickets_missed) == (6, 2, 1)
     assert (figures.waits, figures.wait_minutes, figures.wait_minutes_p90, figures.within_target) == (4, 57.0, 20.0, 4)
@@ -55,9 +57,9 @@ def test_the_roll_up_writes_the_day_as_computed_by_hand(
 
 
 def test_running_the_roll_up_twice_writes_the_same_rows(office: Office, day: None, applications: None) -> None:
-    services.day_roll_up(day=D)
+    services.day_roll_up(day=D, now=AFTER)
     first = [rows(model) for model in (DayFigures, HourFigures, DocumentFigures, DeadlineFigures)]
-    services.day_roll_up(day=D)
+    services.day_roll_up(day=D, now=AFTER)
     assert [rows(model) for model in (DayFigures, HourFigures, DocumentFigures, DeadlineFigures)] == first
     assert RolledUpDay.objects.filter(day=D).count() == 1
 
@@ -81,6 +83,21 @@ def test_the_nightly_job_is_scheduled_and_closes_the_day_first(office: Office, d
 
 
 def test_an_empty_day_is_rolled_up_with_no_rows() -> None:
-    services.day_roll_up(day=date(2026, 12, 5))
+    services.day_roll_up(day=date(2026, 12, 5), now=at(1, days=4))
     assert not DayFigures.objects.exists() and not HourFigures.objects.exists()
     assert RolledUpDay.objects.filter(day=date(2026, 12, 5)).exists()
+
+
+@pytest.mark.parametrize("days", [0, 1])
+def test_only_a_day_that_has_ended_is_rolled_up(office: Office, day: None, days: int) -> None:
+    with pytest.raises(DomainError):
+        services.day_roll_up(day=D + timedelta(days=days), now=at(23, 59))
+    assert not RolledUpDay.objects.exists() and not DayFigures.objects.exists()
+
+
+def test_days_rolled_up_under_earlier_definitions_are_rolled_up_again(office: Office, day: None) -> None:
+    services.day_roll_up(day=D, now=AFTER)
+    RolledUpDay.objects.filter(day=D).update(definitions=services.DEFINITIONS - 1)
+    DayFigures.objects.filter(day=D).update(tickets_issued=99)
+    assert services.days_roll_up_pending(now=AFTER)[-1:] == [D]
+    assert DayFigures.objects.get(office=office, day=D).tickets_issued == 6
