@@ -105,6 +105,7 @@ def test_every_django_q_schedule_names_a_function_that_exists() -> None:
         "fill missing deadlines",
         "deliver pending messages",
         "close past days' queues",
+        "roll up finished days for the dashboards",
     }
     for func in schedules.values():
         assert callable(import_string(func)), func
