@@ -251,7 +251,13 @@ def test_an_office_s_pages_cost_the_same_queries_however_busy(office: Office, pa
     desk = clerk(office, username="desk")
     Counter.objects.create(office=office, number=1).services.set([passport])
     walk_in_ticket(office=office, service=passport, channel="general", by=desk, now=at(9))
-    urls = ["/dashboard/today/XH/", "/dashboard/today/XH/report/", "/dashboard/documents/", "/dashboard/deadlines/"]
+    urls = [
+        "/dashboard/today/XH/",
+        "/dashboard/today/XH/report/",
+        "/dashboard/documents/",
+        "/dashboard/deadlines/",
+        "/dashboard/service/?office=XH&first=2026-12-01&last=2026-12-02",
+    ]
     [queries(client, url) for url in urls]  # the first requests fill the process's caches
     before = [queries(client, url) for url in urls]
     for _ in range(3):
