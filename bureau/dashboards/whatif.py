@@ -138,7 +138,9 @@ class _Log:
 
     def first_waiting(self, services: frozenset[int], since: datetime, until: datetime) -> datetime | None:
         """The first moment in [since, until) at which a ticket of `services` was waiting
-        (issued, and first called later or never), if any."""
+        (issued, and first called then, later or never), if any. A ticket another counter
+        called at that very moment counts: the counter free then did not take it, so the
+        replay, which calls at one moment in the order of the plan, must not either."""
         found = None
         for ticket_id, issued_at in self.issued_of.items():  # in the order of issue
             if issued_at >= until or (found is not None and issued_at >= found):
@@ -147,7 +149,7 @@ class _Log:
                 continue
             moment = max(issued_at, since)
             called = self.first_call.get(ticket_id)
-            if called is None or called > moment:
+            if called is None or called >= moment:
                 found = moment
         return found
 

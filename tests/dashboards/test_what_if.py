@@ -208,6 +208,39 @@ def test_real_counters_are_read_from_their_shifts(hall: Hall) -> None:
         )
 
 
+def test_a_ticket_another_counter_calls_as_one_is_done_stays_with_that_counter(hall: Hall) -> None:
+    """Window 1 is done with its ticket at the very moment window 3 calls the one waiting,
+    and calls the next arrival only a little later: replayed, window 1 (first in the plan)
+    must not take the ticket window 3 called at that moment."""
+    one, _two, three = hall.counters
+    first, _second, third = hall.clerks
+
+    def issue(minute: int, second: int = 0) -> Ticket:
+        return walk_in_ticket(
+            office=hall.office, service=hall.passport, channel="general", by=first, now=at(9, minute, second)
+        )
+
+    services.counter_open(counter=one, by=first, now=at(9))
+    services.counter_open(counter=three, by=third, now=at(9))
+    a, b = issue(0), issue(0)
+    services.ticket_call_next(counter=one, by=first, now=at(9, 0, 10))
+    services.ticket_call_next(counter=three, by=third, now=at(9, 0, 20))
+    c = issue(2)
+    services.ticket_complete(counter=one, by=first, now=at(9, 5))
+    assert services.ticket_call_next(counter=three, by=third, now=at(9, 5)) == c  # B done, C called at once
+    d = issue(5, 30)
+    assert services.ticket_call_next(counter=one, by=first, now=at(9, 6)) == d  # a glance at the queue late
+    services.ticket_complete(counter=one, by=first, now=at(9, 10))
+    services.ticket_complete(counter=three, by=third, now=at(9, 10))
+    services.counter_close(counter=one, by=first, now=at(9, 15))
+    services.counter_close(counter=three, by=third, now=at(9, 15))
+
+    real, calls = replayed_as_it_was(hall.office)
+    assert real.real_waits == {a.pk: 10 / 60, b.pk: 20 / 60, c.pk: 3.0, d.pk: 0.5}
+    assert {ticket_id: call.wait_minutes for ticket_id, call in calls.items()} == real.real_waits
+    assert calls[c.pk].desk_id == str(three.pk) and calls[d.pk].desk_id == str(one.pk)
+
+
 def known_moment(value: datetime | None) -> datetime:
     assert value is not None
     return value
