@@ -12,7 +12,10 @@ closing). With the pauses in the counters' hours rather than in the tickets' tim
 replay of the real counters calls each ticket when it really was called, and a changed day
 keeps the clerks' pauses at the hour they took them. A pause that begins as a ticket ends
 is taken to begin halfway through that ticket (the counter is busy then anyway), so that a
-replay a moment ahead of reality does not call in between.
+replay a moment ahead of reality does not call in between; a ticket another counter called
+at the very moment a counter was done was waiting then too. Counters that called at the
+same moment (times to the second) call in the replay, a microsecond apart, in the order
+that gives each the ticket it really called, whatever the order of the plan.
 
 Only a ticket's first visit is replayed (a ticket parked and resumed, or transferred to
 another queue, comes back later in reality only). A ticket never called, or never
@@ -38,6 +41,7 @@ STARTS = ("called", "resumed")
 ENDS = ("completed", "no_show", "missed", "parked", "transferred")
 
 Interval = tuple[datetime, datetime]
+TIE = timedelta(microseconds=1)  # between counters that really called at the same moment
 
 
 @dataclass(frozen=True)
@@ -207,6 +211,11 @@ def real_day(office: Office, day: date) -> RealDay:
         log.issued_of.values(), default=start
     )
     worked, open_at = _open_hours(shifts, log, served, start, end, min(end, last_event))
+    waiting = {
+        ticket_id: rules.Waiting(ticket_id, channel, service_id, issued_at, due_at)
+        for ticket_id, channel, service_id, issued_at, due_at, _called_at in tickets
+    }
+    _untie(open_at, log, waiting, {c: (number, window) for c, (number, _s, window) in counters.items()}, served, rule)
     for visit in visits:
         if visit.end is not None:
             visit.minutes = replay.minutes_between(visit.start, visit.end)
@@ -297,6 +306,62 @@ def _open_hours(
         if cursor < closes:
             hours.append((cursor, closes))
     return worked, taking
+
+
+def _untie(
+    open_at: dict[int, list[Interval]],
+    log: _Log,
+    waiting: Mapping[int, rules.Waiting],
+    desks: Mapping[int, tuple[int, bool]],
+    served: Mapping[int, frozenset[int]],
+    rule: rules.CallingRule,
+) -> None:
+    """Counters that really called at the very same moment (times to the second, as on
+    synthetic days) call in the replay in the order that gives each its real ticket, not in
+    the order of the plan: each after the one before it by a microsecond (TIE)."""
+    calls: dict[datetime, dict[int, int]] = {}  # counter -> ticket first called, by moment
+    for counter_id, visits in log.visits.items():
+        for visit in visits:
+            if log.first_call.get(visit.ticket_id) == visit.start and visit.ticket_id in waiting:
+                calls.setdefault(visit.start, {})[counter_id] = visit.ticket_id
+    for moment, called in calls.items():
+        if len(called) < 2:
+            continue
+        left, order = dict(called), []
+        while left:
+            plan = sorted(left, key=lambda c: desks[c][0])
+            found = next((c for c in plan if _best(left, c, moment, served, desks, waiting, rule) == left[c]), plan[0])
+            order.append(found)
+            del left[found]
+        if order == sorted(order, key=lambda c: desks[c][0]):
+            continue
+        for n, counter_id in enumerate(order[1:], 1):
+            hours = open_at.get(counter_id, [])
+            for i, (begin, finish) in enumerate(hours):
+                if begin <= moment < finish:
+                    later = min(finish, moment + n * TIE)
+                    hours[i : i + 1] = [(b, e) for b, e in ((begin, moment), (later, finish)) if b < e]
+                    break
+
+
+def _best(
+    left: Mapping[int, int],
+    counter_id: int,
+    moment: datetime,
+    served: Mapping[int, frozenset[int]],
+    desks: Mapping[int, tuple[int, bool]],
+    waiting: Mapping[int, rules.Waiting],
+    rule: rules.CallingRule,
+) -> int | None:
+    """Of the tickets in `left`, the one the counter would call first at `moment`."""
+    found = rules.next_ticket(
+        (waiting[t] for t in left.values()),
+        moment,
+        rule,
+        services=served.get(counter_id, frozenset()),
+        enterprise_window=desks[counter_id][1],
+    )
+    return found.id if found is not None else None
 
 
 def real_plan(day: RealDay) -> list[replay.Desk]:

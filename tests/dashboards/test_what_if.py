@@ -208,6 +208,38 @@ def test_real_counters_are_read_from_their_shifts(hall: Hall) -> None:
         )
 
 
+def test_counters_calling_at_the_same_moment_call_in_the_order_they_really_did(hall: Hall) -> None:
+    """Window 2 (passports only) and then window 1 call at the very same moment, as times
+    to the second have it: window 2 takes the first passport, window 1 the second and then
+    an endorsement at once. Replayed in the order of the plan, window 1 would take the first
+    passport (a long one) and keep the endorsement waiting."""
+    one, two, _three = hall.counters
+    first, second, _third = hall.clerks
+
+    def issue(service: Service, minute: int, second: int = 0) -> Ticket:
+        return walk_in_ticket(
+            office=hall.office, service=service, channel="general", by=first, now=at(9, minute, second)
+        )
+
+    services.counter_open(counter=one, by=first, now=at(9))
+    services.counter_open(counter=two, by=second, now=at(9))
+    a, b = issue(hall.passport, 0), issue(hall.passport, 0, 5)
+    assert services.ticket_call_next(counter=two, by=second, now=at(9, 1)) == a
+    assert services.ticket_call_next(counter=one, by=first, now=at(9, 1)) == b
+    c = issue(hall.endorsement, 2)
+    assert services.ticket_call_next(counter=one, by=first, now=at(9, 3)) == c
+    services.ticket_complete(counter=one, by=first, now=at(9, 5))
+    services.ticket_complete(counter=two, by=second, now=at(9, 10))
+    services.counter_close(counter=one, by=first, now=at(9, 15))
+    services.counter_close(counter=two, by=second, now=at(9, 15))
+
+    real, calls = replayed_as_it_was(hall.office)
+    assert real.real_waits == {a.pk: 1.0, b.pk: 55 / 60, c.pk: 1.0}
+    for ticket_id, wait in real.real_waits.items():
+        assert calls[ticket_id].wait_minutes == pytest.approx(wait, abs=1e-6), ticket_id
+    assert calls[a.pk].desk_id == str(two.pk) and calls[b.pk].desk_id == calls[c.pk].desk_id == str(one.pk)
+
+
 def test_a_ticket_another_counter_calls_as_one_is_done_stays_with_that_counter(hall: Hall) -> None:
     """Window 1 is done with its ticket at the very moment window 3 calls the one waiting,
     and calls the next arrival only a little later: replayed, window 1 (first in the plan)
