@@ -20,7 +20,9 @@ from walkins import services
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
-WELL_UNDER = 1.0  # seconds: the cache's own timeout is 0.5 s
+# Seconds: the cache's own timeout is 0.5 s and a request pays it at most once; a page that
+# waited for Redis at every read (the queue lines, the configuration) would take several.
+WELL_UNDER = 2.0
 
 
 def test_with_redis_stopped_the_dashboards_and_the_roll_up_work_from_postgresql(
