@@ -4,7 +4,8 @@ if"), as a discrete-event simulation over plain data. No database.
 The day's tickets arrive when they really did; a counter that is open and free calls, among
 the waiting tickets of the services it serves, the first by the office's calling rule at
 that moment (`walkins.rules.call_order`, as `ticket_call_next` does), and is busy for the
-ticket's time at the counter. It calls when it opens, when it is done with a ticket, and,
+ticket's time at the counter and the short pause after it that goes with the ticket
+(`Arrival.after`). It calls when it opens, when it is done with a ticket, and,
 while it waits with nobody to call, as soon as a ticket for it arrives. A counter whose
 open time ends while it serves finishes the ticket and calls nobody after. Tickets no
 counter called by the end are unserved. At one moment, tickets arrive first, then the
@@ -31,6 +32,7 @@ class Arrival:
     issued_at: datetime
     minutes: float
     due_at: datetime | None = None  # an appointment's slot time
+    after: float = 0.0  # minutes the counter stays busy after it (the clerk's short pause)
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ def replay(arrivals: Sequence[Arrival], desks: Sequence[Desk], rule: rules.Calli
     heapq.heapify(events)
     waiting: dict[int, dict[int, rules.Waiting]] = {}  # by service, by ticket id
     minutes = {arrival.id: arrival.minutes for arrival in arrivals}
+    after = {arrival.id: arrival.after for arrival in arrivals}
     busy = [False] * len(desks)
     calls: dict[int, Call] = {}
     serving: dict[int, list[int]] = {}  # desks by service they serve, in plan order
@@ -132,7 +135,9 @@ def replay(arrivals: Sequence[Arrival], desks: Sequence[Desk], rule: rules.Calli
             del waiting[found.service_id][found.id]
             calls[found.id] = Call(found.id, now, desk.id, minutes_between(found.issued_at, now))
             busy[n] = True
-            heapq.heappush(events, (now + timedelta(minutes=minutes[found.id]), _FREE, next(order), n))
+            # Two steps, each rounded to the microsecond: as-was, free at the real next call.
+            done = now + timedelta(minutes=minutes[found.id]) + timedelta(minutes=after[found.id])
+            heapq.heappush(events, (done, _FREE, next(order), n))
     for arrival in arrivals:
         calls.setdefault(arrival.id, Call(arrival.id, None, None, None))
     return calls

@@ -8,14 +8,21 @@ counter takes tickets from each shift's opening to its closing that day, but for
 pauses: whenever someone it serves was waiting and its clerk did not call (a form still to
 finish, a word with a colleague, a look at the queue a minute late, a closing although
 people waited), from the first moment someone was waiting to the clerk's next call (or the
-closing). With the pauses in the counters' hours rather than in the tickets' times, the
-replay of the real counters calls each ticket when it really was called, and a changed day
-keeps the clerks' pauses at the hour they took them. A pause that begins as a ticket ends
-is taken to begin halfway through that ticket (the counter is busy then anyway), so that a
-replay a moment ahead of reality does not call in between; a ticket another counter called
-at the very moment a counter was done was waiting then too. Counters that called at the
-same moment (times to the second) call in the replay, a microsecond apart, in the order
-that gives each the ticket it really called, whatever the order of the plan.
+closing). A short pause (under PAUSE_MINUTES) that begins as a ticket ends, someone
+waiting, goes with that ticket: the counter that calls it stays busy that long after it
+(`replay.Arrival.after`), in the replay of the real counters until its real next call, in a
+changed day whenever it is done with that ticket. Other pauses (long ones: a break,
+paperwork; or a late look at the queue after a spell with nobody waiting) close the counter
+at the hour the clerk took them. So the replay of the real counters calls each ticket when
+it really was called, and a changed day keeps the clerks' breaks at their hours without
+cutting a busy counter's hours into its real visits (which, counters serving other tickets
+for other times, would leave a free counter closed until its next real call, and make more
+counters raise the waits). A long pause that begins as a ticket ends is taken to begin
+halfway through that ticket (the counter is busy then anyway), so that a replay a moment
+ahead of reality does not call in between; a ticket another counter called at the very
+moment a counter was done was waiting then too. Counters that called at the same moment
+(times to the second) call in the replay, a microsecond apart, in the order that gives each
+the ticket it really called, whatever the order of the plan.
 
 Only a ticket's first visit is replayed (a ticket parked and resumed, or transferred to
 another queue, comes back later in reality only). A ticket never called, or never
@@ -42,6 +49,7 @@ ENDS = ("completed", "no_show", "missed", "parked", "transferred")
 
 Interval = tuple[datetime, datetime]
 TIE = timedelta(microseconds=1)  # between counters that really called at the same moment
+PAUSE_MINUTES = 3  # a shorter gap, from a ticket's end to the next call, goes with the ticket
 
 
 @dataclass(frozen=True)
@@ -210,7 +218,10 @@ def real_day(office: Office, day: date) -> RealDay:
     last_event = max((moment for _t, _a, moment, _c in events), default=None) or max(
         log.issued_of.values(), default=start
     )
-    worked, open_at = _open_hours(shifts, log, served, start, end, min(end, last_event))
+    firsts: dict[int, _Visit] = {}
+    for visit in visits:  # in the order of their start
+        firsts.setdefault(visit.ticket_id, visit)
+    worked, open_at, after = _open_hours(shifts, log, served, firsts, start, end, min(end, last_event))
     waiting = {
         ticket_id: rules.Waiting(ticket_id, channel, service_id, issued_at, due_at)
         for ticket_id, channel, service_id, issued_at, due_at, _called_at in tickets
@@ -235,7 +246,9 @@ def real_day(office: Office, day: date) -> RealDay:
         minutes = first_visit.get(ticket_id)
         if minutes is None:
             minutes = usual.get(service_id, anyone)
-        arrivals.append(replay.Arrival(ticket_id, channel, service_id, issued_at, minutes, due_at))
+        arrivals.append(
+            replay.Arrival(ticket_id, channel, service_id, issued_at, minutes, due_at, after.get(ticket_id, 0.0))
+        )
     return RealDay(
         office_id=office.pk,
         day=day,
@@ -264,14 +277,17 @@ def _open_hours(
     shifts: Iterable[tuple[int, datetime, datetime | None]],
     log: _Log,
     served: Mapping[int, frozenset[int]],
+    firsts: Mapping[int, _Visit],
     start: datetime,
     end: datetime,
     last_event: datetime,
-) -> tuple[dict[int, list[Interval]], dict[int, list[Interval]]]:
-    """Each counter's shifts that day (clipped to the day), and when it took tickets: the
-    shifts but for its pauses (see the module's docstring)."""
+) -> tuple[dict[int, list[Interval]], dict[int, list[Interval]], dict[int, float]]:
+    """Each counter's shifts that day (clipped to the day); when it took tickets: the
+    shifts but for its long pauses; and the short pauses, in minutes, by the ticket (first
+    visit, `firsts`) they followed (see the module's docstring)."""
     worked: dict[int, list[Interval]] = {}
     taking: dict[int, list[Interval]] = {}
+    after: dict[int, float] = {}
     for counter_id, opened_at, closed_at in shifts:
         opens = max(opened_at, start)
         mine = [visit for visit in log.visits.get(counter_id, ()) if opens <= visit.start < end]
@@ -298,6 +314,14 @@ def _open_hours(
             waiting = log.first_waiting(services, since, until) if since < until else None
             if waiting is None:
                 continue
+            if (
+                waiting == since
+                and ended is not None
+                and firsts.get(ended.ticket_id) is ended
+                and replay.minutes_between(since, until) < PAUSE_MINUTES
+            ):
+                after[ended.ticket_id] = replay.minutes_between(since, until)
+                continue
             if waiting == since and ended is not None:
                 waiting = ended.start + (since - ended.start) / 2
             if waiting > cursor:
@@ -305,7 +329,7 @@ def _open_hours(
             cursor = max(cursor, until)
         if cursor < closes:
             hours.append((cursor, closes))
-    return worked, taking
+    return worked, taking, after
 
 
 def _untie(

@@ -122,6 +122,12 @@ CASES = [
         id="after a pause, the counter calls again when it reopens",
     ),
     pytest.param(
+        [Arrival(1, "general", 1, m(0), 10, after=2), ticket(2, 1), ticket(3, 2)],
+        [desk("1"), desk("2", (1,), False, (11, 60))],
+        {1: (0, "1"), 2: (11, "2"), 3: (12, "1")},
+        id="the short pause after a ticket keeps its counter busy, whichever counter calls it",
+    ),
+    pytest.param(
         [ticket(1, 0), ticket(2, 1)],
         [desk("1", (1,), False, (20, 60))],
         {1: (20, "1"), 2: (25, "1")},
