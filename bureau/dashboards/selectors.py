@@ -18,7 +18,6 @@ On the bookings whose slot starts that day: booked: every booking not cancelled 
 cancelled by a day that closed); checked in; no-show (the sweep's verdict after the
 check-in window)."""
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from django.utils import timezone
 from appointments.models import Booking
 from appointments.selectors import OFFICE_TZ
 from bureau.dashboards.models import DayFigures, DeadlineFigures, DocumentFigures, HourFigures, RolledUpDay
+from bureau.dashboards.replay import nearest_rank
 from bureau.models import Application, ApplicationEvent, Counter, Office, Service
 from priority.models import Case
 from walkins.models import CounterShift, QueueSettings, Ticket, TicketChannel, TicketEvent
@@ -41,14 +41,6 @@ MISSED = (Ticket.Status.MISSED, Ticket.Status.NO_SHOW)
 WAITING = (Ticket.Status.WAITING, Ticket.Status.PARKED)
 CASE_PENDING = (Case.Status.SUBMITTED, Case.Status.MORE_REQUESTED, Case.Status.AWAITING_SUPERVISOR)
 DEFAULT_TARGET_WAIT = QueueSettings._meta.get_field("target_wait_minutes").get_default()
-
-
-def nearest_rank(values: list[float], share: float) -> float | None:
-    """The smallest value that at least `share` of the values do not exceed; None if none."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
 def minutes(start: datetime, end: datetime) -> float:
